@@ -1,0 +1,3 @@
+from dexbench.cli import main
+
+raise SystemExit(main())

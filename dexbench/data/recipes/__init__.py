@@ -1,0 +1,1 @@
+"""Dataset recipes: raw downloads (or a generator) -> Parquet shards."""

@@ -1,0 +1,1 @@
+"""File formats: atomic writes, video decode/encode, JPEG frames, Parquet shards."""

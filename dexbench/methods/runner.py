@@ -1,0 +1,39 @@
+"""Run a method over a task's manifest and write its submission (resumable: finished pairs are kept)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dexbench.errors import DexbenchError
+from dexbench.io.video import write_video
+from dexbench.methods.animator import Animator
+from dexbench.progress import track
+from dexbench.protocol.manifest import Manifest
+from dexbench.protocol.pairs import PairLoader
+from dexbench.protocol.submission import find_output, write_card
+from dexbench.protocol.tasks import get_task
+
+
+def run_task(
+    method: Animator, manifest: Manifest, loader: PairLoader, submission: str | Path, fps: float, codec: str = "ffv1"
+) -> dict[str, int]:
+    task = get_task(manifest.task)
+    out = Path(submission) / task.name
+    out.mkdir(parents=True, exist_ok=True)
+    write_card(submission, method.card())
+    done = skipped = 0
+    for pair in track(manifest.pairs, f"{method.name}: {task.name}"):
+        if find_output(out, pair.pair_id) is not None:
+            skipped += 1
+            continue
+        request = loader.request(task, pair)
+        frames = method.animate(request)
+        expected = (request.n_frames, *request.size, 3)
+        if not isinstance(frames, np.ndarray) or frames.shape != expected or frames.dtype != np.uint8:
+            got = (frames.shape, frames.dtype) if isinstance(frames, np.ndarray) else type(frames).__name__
+            raise DexbenchError(f"method {method.name!r} returned {got} for {pair.pair_id}, expected {expected} uint8")
+        write_video(out / f"{pair.pair_id}.mkv", frames, fps, codec=codec)
+        done += 1
+    return {"written": done, "skipped": skipped}

@@ -1,0 +1,1 @@
+"""The benchmark protocol: tasks, versioned test manifests, submissions."""

@@ -1,0 +1,80 @@
+"""Every CLI entry answers bad input with one line naming the problem, a non-zero exit and no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Workspace
+
+
+def dexbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dexbench", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DEXBENCH_QUIET": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
+
+
+def test_help_lists_every_stage(tmp_path: Path) -> None:
+    r = dexbench("--help", cwd=tmp_path)
+    assert r.returncode == 0
+    for cmd in ("data", "protocol", "run", "eval", "report", "methods"):
+        assert cmd in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("run", "no-such-method"), "unknown method 'no-such-method'"),
+        (("run", "static", "--task", "dance"), "unknown task 'dance'"),
+        (("run", "static"), "no shards here"),
+        (("eval", "does/not/exist"), "does/not/exist: submission folder not found"),
+        (("data", "shard", "voxceleb9"), "unknown dataset recipe 'voxceleb9'"),
+        (("data", "shard", "synthheads"), "SynthHeads raw metadata not found"),
+        (("data", "synth", "--identities", "1", "--out", "x"), "at least 2 identities"),
+        (("protocol", "synthheads"), "no shards here"),
+        (("report", "--results", "nowhere"), "nowhere: results folder not found"),
+        (("run",), "Missing argument 'method'"),
+        (("eval", ".", "--bootstrap", "abc"), "Invalid value for '--bootstrap'"),
+    ],
+)
+def test_bad_input_gives_one_line(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
+    r = dexbench(*args, cwd=tmp_path)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr + r.stdout
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0]
+
+
+def test_malformed_method_card(tmp_path: Path, workspace: Workspace) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "method.yaml").write_text("name: [unclosed\n")
+    r = dexbench("eval", str(sub), "--root", str(workspace.root), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "method.yaml: method card does not parse" in r.stderr
+
+
+def test_full_cli_chain(tmp_path: Path, workspace: Workspace) -> None:
+    root = str(workspace.root)
+    r = dexbench(
+        "run", "static", "--task", "self-reenactment", "--root", root, "--out", str(tmp_path / "s"), cwd=tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    r = dexbench(
+        "eval", str(tmp_path / "s"), "--tasks", "self-reenactment", "--root", root,
+        "--out", str(tmp_path / "m" / "synthheads" / "static"), "--bootstrap", "50", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "static / self-reenactment: l1=" in r.stdout
+    r = dexbench("report", "--results", str(tmp_path / "m"), "--out", str(tmp_path / "site"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
