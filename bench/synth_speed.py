@@ -34,8 +34,16 @@ def main() -> None:
         r.render(idents[0], yaw=0.0, pitch=0.0, roll=0.0)  # warm caches
         t0 = time.perf_counter()
         for k in range(n_frames):
-            r.render(idents[k % len(idents)], yaw=motion.yaw[k], pitch=motion.pitch[k], roll=motion.roll[k],
-                     tx=motion.tx[k], ty=motion.ty[k], scale=motion.scale[k], expression=motion.expression[k])
+            r.render(
+                idents[k % len(idents)],
+                yaw=motion.yaw[k],
+                pitch=motion.pitch[k],
+                roll=motion.roll[k],
+                tx=motion.tx[k],
+                ty=motion.ty[k],
+                scale=motion.scale[k],
+                expression=motion.expression[k],
+            )
         wall = time.perf_counter() - t0
         total_frames += n_frames
         total_wall += wall

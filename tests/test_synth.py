@@ -53,7 +53,7 @@ def test_clip_is_deterministic() -> None:
     ident, motion = sample_identity(3), sample_motion(5, 6)
     a = render_clip(ident, motion, 96)
     b = render_clip(sample_identity(3), sample_motion(5, 6), 96)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert x.tobytes() == y.tobytes()
 
 
@@ -87,8 +87,13 @@ def test_bad_size_rejected() -> None:
 def test_expression_leaves_outside_and_rigid_landmarks_unchanged(r128: HeadRenderer) -> None:
     ident = sample_identity(4)
     base = r128.render(ident, yaw=12.0, pitch=4.0, roll=-3.0)
-    moved = r128.render(ident, yaw=12.0, pitch=4.0, roll=-3.0, expression=_expr(smile=1.0, blink_left=1.0,
-                                                                                  blink_right=0.7, jaw_open=0.8))
+    moved = r128.render(
+        ident,
+        yaw=12.0,
+        pitch=4.0,
+        roll=-3.0,
+        expression=_expr(smile=1.0, blink_left=1.0, blink_right=0.7, jaw_open=0.8),
+    )
     top = int(base.landmarks[BROWS, 1].min()) - 4
     assert np.array_equal(base.image[:top], moved.image[:top])  # forehead, hair and background above the brows
     assert np.array_equal(base.image[:, :12], moved.image[:, :12])
@@ -135,24 +140,25 @@ def test_pupils_dark_unless_blinking(r128: HeadRenderer) -> None:
         res = r128.render(ident, yaw=8.0, pitch=-4.0, roll=2.0)
         lum = _lum(res.image)
         for u, v in res.pupils:
-            assert lum[int(round(v)), int(round(u))] < 50
+            assert lum[round(v), round(u)] < 50
         closed = r128.render(ident, yaw=8.0, pitch=-4.0, roll=2.0, expression=_expr(blink_left=1.0, blink_right=1.0))
         lum_c = _lum(closed.image)
         for u, v in closed.pupils:
-            assert lum_c[int(round(v)), int(round(u))] > lum[int(round(v)), int(round(u))] + 25
+            assert lum_c[round(v), round(u)] > lum[round(v), round(u)] + 25
 
 
 def test_mouth_interior_darkens_with_jaw_open() -> None:
     r = HeadRenderer(192)
     ident = sample_identity(5)
+    wide = r.render(ident, yaw=0.0, pitch=0.0, roll=0.0, expression=_expr(jaw_open=1.0))
+    c = 0.5 * (wide.landmarks[62] + wide.landmarks[66])  # mid-opening, below the upper teeth
+    u, v = round(c[0]), round(c[1])
     means = []
-    for j in (0.0, 0.5, 1.0):
+    for j in (0.0, 0.7, 1.0):
         res = r.render(ident, yaw=0.0, pitch=0.0, roll=0.0, expression=_expr(jaw_open=j))
-        c = 0.5 * (res.landmarks[62] + res.landmarks[66])
-        u, v = int(round(c[0])), int(round(c[1]))
         means.append(_lum(res.image[v - 1 : v + 2, u - 3 : u + 4]).mean())
-    assert means[0] > means[1] + 5 and means[1] >= means[2] - 2
-    assert means[2] < 70
+    assert means[0] > means[1] + 30 and means[0] > means[2] + 30
+    assert max(means[1], means[2]) < 60
 
 
 def test_landmarks_move_per_pose_conventions(r128: HeadRenderer) -> None:

@@ -7,6 +7,16 @@ from .motion import POSE_LIMITS, MotionTrack, sample_motion
 from .render import HeadRenderer, RenderResult
 
 __all__ = [
-    "EXPRESSION_NAMES", "NEUTRAL_EXPRESSION", "NUM_EXPRESSIONS", "POSE_LIMITS", "HeadRenderer", "Identity",
-    "MotionTrack", "RenderResult", "as_expression", "render_clip", "sample_identity", "sample_motion",
+    "EXPRESSION_NAMES",
+    "NEUTRAL_EXPRESSION",
+    "NUM_EXPRESSIONS",
+    "POSE_LIMITS",
+    "HeadRenderer",
+    "Identity",
+    "MotionTrack",
+    "RenderResult",
+    "as_expression",
+    "render_clip",
+    "sample_identity",
+    "sample_motion",
 ]

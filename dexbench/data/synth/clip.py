@@ -9,8 +9,9 @@ from .motion import MotionTrack
 from .render import HeadRenderer
 
 
-def render_clip(identity: Identity, motion: MotionTrack, size: int,
-                renderer: HeadRenderer | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def render_clip(
+    identity: Identity, motion: MotionTrack, size: int, renderer: HeadRenderer | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames (T, S, S, 3) uint8, landmarks (T, 68, 2) float32 pixels, visibility (T, 68) bool."""
     r = renderer if renderer is not None and renderer.size == size else HeadRenderer(size)
     n = len(motion)
@@ -18,8 +19,15 @@ def render_clip(identity: Identity, motion: MotionTrack, size: int,
     lms = np.empty((n, 68, 2), np.float32)
     vis = np.empty((n, 68), bool)
     for k in range(n):
-        res = r.render(identity, yaw=float(motion.yaw[k]), pitch=float(motion.pitch[k]), roll=float(motion.roll[k]),
-                       tx=float(motion.tx[k]), ty=float(motion.ty[k]), scale=float(motion.scale[k]),
-                       expression=motion.expression[k])
+        res = r.render(
+            identity,
+            yaw=float(motion.yaw[k]),
+            pitch=float(motion.pitch[k]),
+            roll=float(motion.roll[k]),
+            tx=float(motion.tx[k]),
+            ty=float(motion.ty[k]),
+            scale=float(motion.scale[k]),
+            expression=motion.expression[k],
+        )
         frames[k], lms[k], vis[k] = res.image, res.landmarks, res.visible
     return frames, lms, vis

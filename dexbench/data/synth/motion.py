@@ -99,7 +99,7 @@ def _eased_targets(rng: np.random.Generator, n: int, fps: float, std: float, lim
 def _bump(length: int, attack: float = 0.5) -> np.ndarray:
     """A [0, 1] pulse rising over `attack` of its length and falling over the rest (raised-cosine halves)."""
     length = max(length, 2)
-    up = max(1, int(round(length * attack)))
+    up = max(1, round(length * attack))
     rise = 0.5 - 0.5 * np.cos(np.pi * np.arange(up) / up)
     fall = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, length - up + 1) / (length - up))
     return np.concatenate([rise, [1.0], fall])
@@ -119,7 +119,7 @@ def _speech(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
         rate = rng.uniform(3.0, 5.0)  # syllables per second
         while t < utterance_end and t * fps < n:
             dur = 1.0 / (rate * rng.uniform(0.8, 1.25))
-            pulse = rng.uniform(0.15, 0.75) * _bump(int(round(dur * fps)) + 1, attack=0.45)
+            pulse = rng.uniform(0.15, 0.75) * _bump(round(dur * fps) + 1, attack=0.45)
             _add_pulse(jaw, int(t * fps), pulse)
             t += dur
         t += rng.uniform(0.3, 1.5)  # pause between utterances
@@ -132,7 +132,7 @@ def _blinks(rng: np.random.Generator, n: int, fps: float) -> tuple[np.ndarray, n
     left, right = np.zeros(n), np.zeros(n)
     t = rng.uniform(0.3, 3.0)
     while t * fps < n:
-        length = max(3, int(round(rng.uniform(0.15, 0.25) * fps)))
+        length = max(3, round(rng.uniform(0.15, 0.25) * fps))
         pulse = _bump(length, attack=0.4)
         start = int(t * fps)
         asym = rng.uniform()

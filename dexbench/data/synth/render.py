@@ -49,8 +49,9 @@ def _rot_x(deg: float) -> np.ndarray:
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
-def _ellipsoid(centre: tuple[float, float, float], radii: tuple[float, float, float], material: int,
-               tilt_x: float = 0.0) -> Prim:
+def _ellipsoid(
+    centre: tuple[float, float, float], radii: tuple[float, float, float], material: int, tilt_x: float = 0.0
+) -> Prim:
     return Prim(np.asarray(centre, float), _rot_x(tilt_x), np.asarray(radii, float), material)
 
 
@@ -86,9 +87,7 @@ def _shape(identity: Identity) -> _Shape:
     centre = top + 0.55 * axis
     bridge = _ellipsoid(tuple(centre), (i.nose_width * 0.62, 0.58 * np.linalg.norm(axis), 0.13), NOSE, tilt)
     ala_y = eye_y + length - 0.02
-    alae = tuple(
-        _ellipsoid((sx * i.nose_width * 0.7, ala_y, -0.95), (0.07, 0.055, 0.09), NOSE) for sx in (-1.0, 1.0)
-    )
+    alae = tuple(_ellipsoid((sx * i.nose_width * 0.7, ala_y, -0.95), (0.07, 0.055, 0.09), NOSE) for sx in (-1.0, 1.0))
     ears = tuple(
         _ellipsoid((sx * (a - 0.02), eye_y + 0.17, 0.15), (0.13 * i.ear_size, 0.27 * i.ear_size, 0.17), EAR)
         for sx in (-1.0, 1.0)
@@ -111,12 +110,10 @@ def _shape(identity: Identity) -> _Shape:
 
 
 def _jaw_prim(shape: _Shape, jaw_open: float) -> tuple[Prim, np.ndarray]:
-    """Lower-face ellipsoid rotated about the hinge; returns it and the rotation (head frame)."""
+    """Lower-face ellipsoid, lowered and slightly rotated about the hinge as the jaw opens."""
     j = shape.jaw_rest
-    chin = j.centre + np.array([0.0, j.radii[1], 0.0])
-    lever = np.hypot(chin[1] - shape.hinge[1], chin[2] - shape.hinge[2])
-    rot = _rot_x(np.rad2deg(jaw_open * _MOUTH_DROP * 0.9 / lever))
-    centre = shape.hinge + rot @ (j.centre - shape.hinge)
+    rot = _rot_x(7.0 * jaw_open)
+    centre = shape.hinge + rot @ (j.centre - shape.hinge) + np.array([0.0, 0.62 * _MOUTH_DROP * jaw_open, 0.0])
     return Prim(centre, rot @ j.axes, j.radii, SKIN), rot
 
 
@@ -184,8 +181,14 @@ def _eye_curves(identity: Identity, t: np.ndarray, blink: np.ndarray | float):
 def _brow_curve(identity: Identity, s: np.ndarray, raise_: float):
     """Brow centre-line y and thickness at s in [0 inner, 1 outer]."""
     i = identity
-    y = (i.eye_height - i.eye_open - 0.14 - 0.07 * np.sin(np.pi * np.clip(s, 0, 1) ** 0.8) * (1.0 + 0.4 * raise_)
-         + 0.03 * s - 0.09 * raise_)
+    y = (
+        i.eye_height
+        - i.eye_open
+        - 0.14
+        - 0.07 * np.sin(np.pi * np.clip(s, 0, 1) ** 0.8) * (1.0 + 0.4 * raise_)
+        + 0.03 * s
+        - 0.09 * raise_
+    )
     th = i.brow_thickness * (1.25 - 0.6 * s)
     return y, th
 
@@ -228,8 +231,14 @@ class _Mouth:
 
 def _mouth(identity: Identity, jaw: float, smile: float) -> _Mouth:
     i = identity
-    return _Mouth(i.mouth_width * (1.0 + 0.16 * smile), 0.07 * smile, _MOUTH_DROP * jaw,
-                  i.lip_upper * (1.0 - 0.3 * smile), i.lip_lower * (1.0 - 0.2 * smile), i.mouth_y)
+    return _Mouth(
+        i.mouth_width * (1.0 + 0.16 * smile),
+        0.07 * smile,
+        _MOUTH_DROP * jaw,
+        i.lip_upper * (1.0 - 0.3 * smile),
+        i.lip_lower * (1.0 - 0.2 * smile),
+        i.mouth_y,
+    )
 
 
 def _jaw_contour(identity: Identity, shape: _Shape, jaw_open: float) -> np.ndarray:
@@ -289,15 +298,33 @@ def _landmarks_3d(identity: Identity, expression: np.ndarray) -> np.ndarray:
     ix_up = np.array([-0.42, 0.0, 0.42]) * w
     ix_lo = np.array([0.42, 0.0, -0.42]) * w
     corner_y = m.seam(w)
-    mouth = np.concatenate([
-        [[-w, corner_y]], np.stack([ox_up, m.upper_outer(ox_up)], -1),
-        [[w, corner_y]], np.stack([ox_lo, m.lower_outer(ox_lo)], -1),
-        [[-0.9 * w, m.seam(0.9 * w) + 0.5 * m.opening(0.9 * w)]], np.stack([ix_up, m.seam(ix_up)], -1),
-        [[0.9 * w, m.seam(0.9 * w) + 0.5 * m.opening(0.9 * w)]], np.stack([ix_lo, m.lower_inner(ix_lo)], -1),
-    ])
-    xy = np.concatenate([brow_r, brow_l, bridge, base, eye_r, eye_l, mouth])
-    pts, _ = _cast_surface(_face_prims(shape, e[JAW_OPEN]), np.concatenate([xy, np.full((len(xy), 1), -5.0)], 1))
-    out = np.concatenate([jaw_pts, pts[:9], tip[None], pts[9:]])
+    mouth = np.concatenate(
+        [
+            [[-w, corner_y]],
+            np.stack([ox_up, m.upper_outer(ox_up)], -1),
+            [[w, corner_y]],
+            np.stack([ox_lo, m.lower_outer(ox_lo)], -1),
+            [[-0.9 * w, m.seam(0.9 * w) + 0.5 * m.opening(0.9 * w)]],
+            np.stack([ix_up, m.seam(ix_up)], -1),
+            [[0.9 * w, m.seam(0.9 * w) + 0.5 * m.opening(0.9 * w)]],
+            np.stack([ix_lo, m.lower_inner(ix_lo)], -1),
+        ]
+    )
+
+    def lift(xy: np.ndarray, prims: list[Prim]) -> np.ndarray:
+        return _cast_surface(prims, np.concatenate([xy, np.full((len(xy), 1), -5.0)], 1))[0]
+
+    # Rigid features are lifted onto the rest pose so no expression moves them; the nose base prefers the nose
+    # surfaces (and falls back to the face where a base point overhangs them).
+    rest = _face_prims(shape, 0.0)
+    nose_on = lift(base, rest[2:])
+    nose_face = lift(base, rest)
+    base3 = np.where((nose_on[:, 2] != 0.0)[:, None], nose_on, nose_face)
+    rigid = lift(np.concatenate([brow_r, brow_l, bridge]), rest)
+    eyes3 = lift(np.concatenate([eye_r, eye_l]), rest)
+    mouth3 = lift(mouth, _face_prims(shape, e[JAW_OPEN]))
+    pts = np.concatenate([rigid, base3, eyes3, mouth3])
+    out = np.concatenate([jaw_pts, pts[:13], tip[None], pts[13:]])
     assert out.shape == (68, 3)
     return out
 
@@ -339,9 +366,18 @@ class HeadRenderer:
         """The 68 iBUG landmarks in the head frame (68, 3) for this identity and expression."""
         return _landmarks_3d(identity, as_expression(expression))
 
-    def render(self, identity: Identity, *, yaw: float, pitch: float, roll: float, tx: float = 0.0,
-               ty: float = 0.0, scale: float = 0.55, expression: np.ndarray | dict[str, float] | None = None
-               ) -> RenderResult:
+    def render(
+        self,
+        identity: Identity,
+        *,
+        yaw: float,
+        pitch: float,
+        roll: float,
+        tx: float = 0.0,
+        ty: float = 0.0,
+        scale: float = 0.55,
+        expression: np.ndarray | dict[str, float] | None = None,
+    ) -> RenderResult:
         e = as_expression(expression)
         rot = euler_to_matrix(yaw, pitch, roll)
         shape = _shape(identity)
@@ -356,8 +392,13 @@ class HeadRenderer:
         p3, _ = _cast_surface(prims[:_FACE_PRIMS], np.concatenate([pupils3, [[-5.0], [-5.0]]], 1))
         puv = scale * (p3 @ rot.T)[:, :2] + np.array([tx, ty])
         img8 = (np.clip(image, 0.0, 1.0) * F32(255.0) + F32(0.5)).astype(np.uint8)
-        return RenderResult(img8, normalised_to_pixels(uv, self.size).astype(F32), visible, rot,
-                            normalised_to_pixels(puv, self.size).astype(F32))
+        return RenderResult(
+            img8,
+            normalised_to_pixels(uv, self.size).astype(F32),
+            visible,
+            rot,
+            normalised_to_pixels(puv, self.size).astype(F32),
+        )
 
     # -- pieces -------------------------------------------------------------------------------------------
     def _background(self, identity: Identity) -> np.ndarray:
@@ -398,8 +439,9 @@ class HeadRenderer:
         for k in range(3):
             sub[..., k] += (F32(identity.shirt[k]) * shade - sub[..., k]) * alpha
 
-    def _visible(self, identity: Identity, prims: list[Prim], hair: Prim, lm3: np.ndarray,
-                 rot: np.ndarray) -> np.ndarray:
+    def _visible(
+        self, identity: Identity, prims: list[Prim], hair: Prim, lm3: np.ndarray, rot: np.ndarray
+    ) -> np.ndarray:
         d = rot[2]
         depth = lm3 @ d
         origins = lm3 - depth[:, None] * d[None]
@@ -414,8 +456,18 @@ class HeadRenderer:
             best = np.where(ok, np.minimum(best, t), best)
         return depth <= best + 0.02
 
-    def _draw_head(self, image: np.ndarray, identity: Identity, shape: _Shape, prims: list[Prim],
-                   rot: np.ndarray, tx: float, ty: float, scale: float, e: np.ndarray) -> None:
+    def _draw_head(
+        self,
+        image: np.ndarray,
+        identity: Identity,
+        shape: _Shape,
+        prims: list[Prim],
+        rot: np.ndarray,
+        tx: float,
+        ty: float,
+        scale: float,
+        e: np.ndarray,
+    ) -> None:
         size = self.size
         half_px = 0.5 * size * scale  # pixels per head unit
         # Bounding box of everything (projected ellipsoid extents) to restrict per-pixel work.
@@ -545,8 +597,16 @@ class HeadRenderer:
             c = col[k] * light_amt + spec
             sub[..., k] += (c - sub[..., k]) * alpha
 
-    def _albedo(self, identity: Identity, ids: np.ndarray, X: np.ndarray, Y: np.ndarray, Z: np.ndarray,
-                e: np.ndarray, half_px: float) -> tuple[list[np.ndarray], np.ndarray]:
+    def _albedo(
+        self,
+        identity: Identity,
+        ids: np.ndarray,
+        X: np.ndarray,
+        Y: np.ndarray,
+        Z: np.ndarray,
+        e: np.ndarray,
+        half_px: float,
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         i = identity
         px = F32(half_px)  # signed distances in head units * px -> pixels
         skin = np.asarray(i.skin, F32)
@@ -571,10 +631,8 @@ class HeadRenderer:
         blush = _gauss2(dx + F32(0.05), Y - F32(i.eye_height + 0.38), 0.2, 0.15) * front * F32(0.35 * i.blush)
         _mix(col, (0.85, 0.35, 0.35), blush)
         if i.beard > 0:
-            m = _mouth(i, e[JAW_OPEN], e[SMILE])
             chin = np.clip((Y - F32(i.mouth_y - 0.18)) * F32(8.0), 0, 1) * np.clip((F32(0.9) - ax) * F32(6.0), 0, 1)
             _mix(col, np.asarray(i.hair) * 0.8, chin * front * F32(0.75 * i.beard))
-            del m
 
         # Brows (behind nothing; the fringe may cover them through the hair shell).
         s = (ax - F32(i.eye_spacing - 0.85 * i.eye_width)) * F32(1.0 / (2.15 * i.eye_width))
@@ -630,11 +688,11 @@ class HeadRenderer:
         spec_k = spec_k + region * F32(0.15)
         opening = _ramp(np.minimum(np.minimum(Y - seam, li - Y), side_m) * px) * region
         if m.drop > 0:
-            teeth_h = np.minimum(F32(0.06), (li - seam) * F32(0.45))
+            teeth_h = np.minimum(F32(0.035), (li - seam) * F32(0.3))
             teeth = _ramp((seam + teeth_h - Y) * px) * np.clip((F32(0.8) * m.half_width - ax) * F32(12.0), 0, 1)
             depth = np.clip((Y - seam) / np.maximum(li - seam, F32(1e-3)), 0, 1)
             inner = [F32(c) * (F32(1.0) - F32(0.5) * depth) for c in (0.32, 0.08, 0.09)]
-            for k, tc in enumerate((0.86, 0.84, 0.78)):
+            for k, tc in enumerate((0.78, 0.76, 0.70)):
                 c = inner[k] + (F32(tc) - inner[k]) * teeth
                 col[k] += (c - col[k]) * opening
             spec_k = spec_k * (F32(1.0) - opening)
@@ -644,8 +702,17 @@ class HeadRenderer:
 
         # Nostrils, on the nose underside.
         nb = F32(_shape(i).nose_base_y)
-        nost = _ramp((F32(1.0) - ((ax - F32(i.nose_width * 0.45)) / F32(0.045)) ** 2
-                      - ((Y - nb + F32(0.035)) / F32(0.028)) ** 2) * F32(0.04 * half_px)) * front
+        nost = (
+            _ramp(
+                (
+                    F32(1.0)
+                    - ((ax - F32(i.nose_width * 0.45)) / F32(0.045)) ** 2
+                    - ((Y - nb + F32(0.035)) / F32(0.028)) ** 2
+                )
+                * F32(0.04 * half_px)
+            )
+            * front
+        )
         _mix(col, skin * 0.25, nost * F32(0.9))
 
         # Hair colour with strand texture and a sheen band.
