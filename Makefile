@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.dexbench-installed
 
-.PHONY: demo test test-slow lint bench install clean-demo help
+.PHONY: demo test test-slow lint bench install clean-demo help browser
 
 help:
 	@echo "make demo   - set up .venv, run the whole pipeline on SynthHeads (dvc repro), print the report path"
@@ -15,7 +15,7 @@ help:
 $(STAMP): pyproject.toml requirements-nodeps.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	@touch $(STAMP)
 
@@ -26,10 +26,18 @@ demo: $(STAMP)
 	@echo
 	@echo "Report: $(abspath reports/index.html)"
 
-test: $(STAMP)
+# headless Chromium for the report's browser tests (~11 s via apt here); tests skip, saying why, if this fails
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+	  echo "note: could not install chromium + chromium-driver (needs root and apt); browser tests will be skipped"
+
+test: $(STAMP) browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) browser
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q --runslow
 
 lint: $(STAMP)

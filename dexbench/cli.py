@@ -19,7 +19,7 @@ try:  # Typer >= 0.24 vendors Click; older releases use the click package
 except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
-COMMAND_MODULES = ("data", "protocol", "methods", "evaluate", "report", "weights")
+COMMAND_MODULES = ("data", "protocol", "methods", "validate", "evaluate", "report", "weights", "train", "calibrate")
 
 app = typer.Typer(
     name="dexbench",

@@ -38,9 +38,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / ".dvc", root / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     # stage deps name source folders; a copy keeps the pipeline self-contained
     shutil.copytree(REPO / "dexbench", root / "dexbench", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "reference_model").mkdir()
+    for config in (REPO / "reference_model").glob("*.yaml"):
+        shutil.copy(config, root / "reference_model" / config.name)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["synth"].update(identities=4, clips_per_identity=1, frames=8, size=64, test_fraction=0.5)
     params["evaluate"]["bootstrap"] = 50
+    params["train"].update(stage1_steps=2, stage2_steps=2)
+    params["methods"] = ["static", "driving"]
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     _run(["git", "init", "-q"], root)
     return root
@@ -48,7 +53,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_repro_twice_then_param_change(project: Path) -> None:
     first = _run(["dvc", "repro"], project)
-    assert {"synth", "shards", "protocol", "generate@static", "evaluate@driving", "report"} <= _ran(first)
+    expected = {"synth", "shards", "protocol", "generate@static", "evaluate@driving", "train_stage1", "train_stage2"}
+    assert expected | {"generate_reference", "evaluate_reference", "calibrate", "report"} <= _ran(first)
     report = project / "reports" / "index.html"
     assert report.is_file() and "driving" in report.read_text()
     summary = project / "metrics" / "synthheads" / "driving" / "summary.json"
@@ -62,7 +68,7 @@ def test_repro_twice_then_param_change(project: Path) -> None:
     params["evaluate"]["bootstrap"] = 60
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     third = _run(["dvc", "repro"], project)
-    assert _ran(third) == {"evaluate@static", "evaluate@driving", "report"}, third
+    assert _ran(third) == {"evaluate@static", "evaluate@driving", "evaluate_reference", "report"}, third
 
     params["evaluate"]["bootstrap"] = 50
     (project / "params.yaml").write_text(yaml.safe_dump(params))

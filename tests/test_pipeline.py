@@ -15,7 +15,7 @@ from dexbench.methods.runner import run_task
 from dexbench.metrics.evaluate import evaluate_submission
 from dexbench.protocol.manifest import load_task_manifest
 from dexbench.protocol.pairs import PairLoader
-from dexbench.protocol.tasks import TASKS
+from dexbench.protocol.tasks import PROTOCOL_VERSION, TASKS
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_cross_reenactment_is_scored_against_rendered_ground_truth(results: dict
 
 def test_summary_records_provenance(results: dict) -> None:
     s = results["static"]
-    assert s["protocol_version"] == "0.1" and s["method"]["name"] == "static"
+    assert s["protocol_version"] == PROTOCOL_VERSION and s["method"]["name"] == "static"
     t = s["tasks"]["self-reenactment"]
     assert len(t["manifest_sha256"]) == 64 and t["n_pairs"] > 0 and t["n_frames"] == 12 * t["n_pairs"]
     assert "gaussian_weights=True" in t["metrics"]["ssim"]["provenance"]["settings"]

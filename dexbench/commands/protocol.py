@@ -32,5 +32,26 @@ def protocol(
         out.print(f"{task.name}: {len(m.pairs)} pairs, sha256 {m.sha256[:12]}")
 
 
+def export_inputs(
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write <task>/<pair_id>/ inputs into.")],
+    tasks: Annotated[str, typer.Option(help="'all' or comma-separated task names.")] = "all",
+    root: Root = Path("."),
+) -> None:
+    """Write each pair's source image and driving video as files, for methods run by their own scripts."""
+    from dexbench.data.layout import dataset_paths
+    from dexbench.protocol.export import export_inputs as export
+    from dexbench.protocol.manifest import load_task_manifest
+    from dexbench.protocol.pairs import PairLoader
+    from dexbench.protocol.tasks import resolve_tasks
+
+    paths = dataset_paths(dataset, root)
+    loader = PairLoader(paths.shards, paths.raw)
+    for task in resolve_tasks(tasks):
+        index = export(load_task_manifest(paths.protocol, dataset, task.name), loader, out_dir)
+        out.print(f"{task.name}: {len(index['pairs'])} pairs in {out_dir / task.name}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("protocol")(protocol)
+    app.command("export-inputs")(export_inputs)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from dexbench.data.annotations import ClipAnnotations
 from dexbench.io.atomic import atomic_path, write_json
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 TABLES = ("clips", "frames", "annotations")
 TARGET_ROW_GROUP_BYTES = 100 * 1024 * 1024
 N_LANDMARKS = 68
@@ -36,8 +36,11 @@ CLIPS_SCHEMA = pa.schema(
         ("end_sec", pa.float64()),
         ("fps", pa.float64()),
         ("n_frames", pa.int32()),
+        # width/height: the stored frames (the face crop); source_*: the raw video the crop was cut from
         ("width", pa.int32()),
         ("height", pa.int32()),
+        ("source_width", pa.int32()),
+        ("source_height", pa.int32()),
         ("split", pa.string()),
         ("license", pa.string()),
     ]

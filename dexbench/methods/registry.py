@@ -11,6 +11,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 from dexbench.errors import DexbenchError
 from dexbench.methods.animator import Animator
+from dexbench.protocol.names import is_safe_name
 
 GROUP = "dexbench.methods"
 
@@ -18,11 +19,14 @@ GROUP = "dexbench.methods"
 _BUILTIN = {
     "static": "dexbench.methods.bounds:StaticAnimator",
     "driving": "dexbench.methods.bounds:DrivingAnimator",
+    "rts-warp": "dexbench.methods.rts_warp:RtsWarpAnimator",
+    "landmark-warp": "dexbench.methods.landmark_warp:LandmarkWarpAnimator",
 }
 
 
 def available() -> dict[str, EntryPoint]:
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    # a plug-in whose name could not be a folder name (submissions/<dataset>/<method>) is left out, not trusted
+    found = {ep.name: ep for ep in entry_points(group=GROUP) if is_safe_name(ep.name)}
     for name, value in _BUILTIN.items():
         found.setdefault(name, EntryPoint(name=name, value=value, group=GROUP))
     return dict(sorted(found.items()))

@@ -6,6 +6,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from dexbench.metrics.registry import MetricSpec, register
+from dexbench.metrics.scorer import MetricUnavailable, Sample, Scorer
 
 # MSE floor for identical frames: PSNR of a perfect frame is reported as this cap rather than infinity, so means
 # and confidence intervals stay finite; the cap is recorded with every result.
@@ -89,3 +90,26 @@ SSIM = register(
         },
     )
 )
+
+
+class FidelityScorer(Scorer):
+    """L1 / PSNR / SSIM of every output frame against its ground-truth frame; per-clip value = mean over frames."""
+
+    family = "fidelity"
+
+    def start_task(self, task, manifest) -> dict[str, str]:
+        if any(p.target == "none" for p in manifest.pairs):
+            return dict.fromkeys(self.names, "no ground truth for this task on this dataset")
+        return {}
+
+    def score(self, sample: Sample) -> dict[str, float]:
+        target = sample.target
+        if target is None:
+            raise MetricUnavailable("no ground truth for this task on this dataset")
+        return {n: float(np.mean(_BY_NAME[n].compute(sample.output, target))) for n in self.names}
+
+    def provenance(self, name: str) -> dict[str, str]:
+        return dict(_BY_NAME[name].provenance)
+
+
+_BY_NAME = {s.name: s for s in (L1, PSNR, SSIM)}

@@ -1,7 +1,11 @@
 """The metric registry: every metric declares its direction, range, inputs and version (as pyiqa/torchmetrics do).
 
-A metric's functional core maps a batch of output frames and a batch of target frames to one value per frame; the
-evaluation loop reduces frames to a per-clip value (mean) and clips to an aggregate with a bootstrap CI.
+A metric belongs to a *family* (`dexbench.metrics.families`): the scorer that computes it together with its
+siblings from one network pass (LPIPS, FID+KID, the motion metrics from one face analysis, ...). Two levels:
+- "clip": one value per clip (per-frame values reduced by the family, usually a mean over frames); aggregates are
+  the mean over clips with a bootstrap CI;
+- "set": one value over the whole test set (FID, KID, FVD): no per-clip values, no bootstrap CI.
+Full-reference frame metrics (L1/PSNR/SSIM) also expose their functional core as `compute(output, target)`.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ class MetricSpec:
     version: str
     unit: str
     description: str
-    compute: FrameMetric = field(repr=False)
+    compute: FrameMetric | None = field(default=None, repr=False)  # per-frame functional core, where one exists
     provenance: dict[str, str] = field(default_factory=dict)  # extractor, settings: recorded with every result
+    family: str = "fidelity"  # the scorer computing it (see dexbench.metrics.families)
+    level: str = "clip"  # "clip" (per-clip values + bootstrap CI) or "set" (one value over the test set)
 
 
 _REGISTRY: dict[str, MetricSpec] = {}
@@ -40,7 +46,7 @@ def register(spec: MetricSpec) -> MetricSpec:
 
 
 def _ensure_builtin() -> None:
-    from dexbench.metrics import fidelity  # noqa: F401 - registers on import
+    from dexbench.metrics import families  # noqa: F401 - registers every built-in metric on import
 
 
 def all_metrics() -> dict[str, MetricSpec]:

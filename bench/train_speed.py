@@ -1,0 +1,66 @@
+"""Training speed of the reference model: steps/s and samples/s per stage, one JSON object on stdout.
+
+CPU: the tiny config (default). With a GPU, pass --config reference_model/base.yaml (bf16, from the config).
+Usage: python bench/train_speed.py [--config reference_model/tiny.yaml] [--shards ...] [--steps 10] [--warmup 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from dexbench.model.config import load_config
+from dexbench.model.training.loop import train
+from dexbench.model.training.stage1 import Stage1
+from dexbench.model.training.stage2 import stage2_factory
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="reference_model/tiny.yaml")
+    ap.add_argument("--shards", default=None)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    a = ap.parse_args()
+    import tempfile
+    from pathlib import Path
+
+    cfg = load_config(a.config)
+    if a.shards:
+        cfg.data.shards = a.shards
+    for tc in (cfg.stage1, cfg.stage2):  # no sample grids or checkpoints inside the timed window
+        tc.sample_every = tc.checkpoint_every = tc.log_every = 10**9
+    result = {"config": a.config, "device": "cuda" if torch.cuda.is_available() else "cpu", "stages": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, factory in (("stage1", Stage1), ("stage2", None)):
+            fac = factory or stage2_factory(root / "stage1")
+            times: dict[int, float] = {}
+            t0 = time.perf_counter()
+            summary = train(
+                fac,
+                cfg,
+                root / name,
+                max_steps=a.warmup + a.steps,
+                on_step=lambda s, _l, t=times: t.__setitem__(s, time.perf_counter()),
+            )
+            timed = times[a.warmup + a.steps] - times[a.warmup]
+            bs = getattr(cfg, name).batch_size * getattr(cfg, name).n_driving
+            result["stages"][name] = {
+                "steps_per_s": round(a.steps / timed, 4),
+                "samples_per_s": round(a.steps * bs / timed, 3),
+                "batch": getattr(cfg, name).batch_size,
+                "frames_per_sample": getattr(cfg, name).n_driving,
+                "precision": summary["mixed_precision"],
+                "threads": summary["threads"],
+                "wall_s_including_setup": round(time.perf_counter() - t0, 2),
+            }
+    result["note"] = "timed steps exclude the warm-up steps; checkpoints/samples disabled in the timed window"
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""FaceAnalyzer: the face-analysis core shared by the dataset pipeline and the motion metrics (AKD / APD / AED).
+
+- `track_faces(frames)`: YuNet every `detect_every` frames on full frames, one followed face, interpolated and
+  smoothed boxes (dexbench.face.tracking).
+- `analyze(crops)`: per crop, 68 landmarks (dlib; by default the eyelid points are then refined per eye by MediaPipe's
+  iris network, dexbench.face.eyes, since dlib's shape prior couples the two eyes), head pose (weak-perspective fit
+  against the 3-D mean shape, dexbench.face.pose), and the pose-normalised expression descriptor
+  (dexbench.face.expression). Each crop is handled on its own (no temporal smoothing: per-frame error stays visible).
+  Where the dlib predictor starts: by default YuNet runs on each crop (about 1.4 ms at 256 px) and the face nearest
+  the crop centre is used, since crops are face-centred; when the caller already knows the face, `boxes=` (YuNet-style
+  x0, y0, x1, y1 boxes in crop pixels) or `keypoints=` (YuNet's 5 points) skip that detection. A crop where no face is
+  found gets detected=False and NaN everywhere, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from dexbench import geometry
+from dexbench.errors import DexbenchError
+from dexbench.face import meanshape
+from dexbench.face.detect import YUNET_KEYPOINTS, YuNetDetector
+from dexbench.face.expression import EXPRESSION_NAMES, EXPRESSION_SPACE, describe, head_frame_landmarks
+from dexbench.face.eyes import ROI_SCALE, IrisEyeRefiner
+from dexbench.face.landmarks import DLIB_BOX_COEFFS, DlibLandmarker, dlib_box_from_yunet
+from dexbench.face.pose import fit_pose, to_normalised
+from dexbench.face.tracking import FaceBoxes, track_faces
+from dexbench.nets import resolve_weights
+
+ANALYZER_VERSION = "2"
+LANDMARKERS = ("dlib68+iris", "dlib68")
+LANDMARK_CONVENTION = "iBUG-300W 68 points, crop pixels, pixel centres at integer coordinates"
+
+
+@dataclass(frozen=True)
+class FaceTrack:
+    """Per-frame analysis of face crops."""
+
+    detected: np.ndarray  # (T,) bool
+    landmarks: np.ndarray  # (T, 68, 2) iBUG-68 in crop pixels (pixel centres at integers), NaN where not detected
+    rotation: np.ndarray  # (T, 3, 3) per dexbench/geometry.py conventions
+    yaw: np.ndarray  # (T,) degrees
+    pitch: np.ndarray
+    roll: np.ndarray
+    translation: np.ndarray  # (T, 2) normalised image coords of the crop (geometry.py)
+    scale: np.ndarray  # (T,) weak-perspective scale (head half-width ~1)
+    expression: np.ndarray  # (T, D) pose-normalised landmark expression descriptor
+    score: np.ndarray  # (T,) detector confidence on the crop (1.0 where the caller gave the box); NaN if none
+    fit_rms: np.ndarray  # (T,) pose-fit reprojection RMS on the rigid points, head units (a landmark-quality proxy)
+    residual: np.ndarray  # (T, 68, 2) pose-normalised landmark displacement from the mean shape / eye distance
+
+    def __len__(self) -> int:
+        return len(self.detected)
+
+
+def _nearest_to_centre(boxes: np.ndarray, h: int, w: int) -> int:
+    centres = 0.5 * (boxes[:, :2] + boxes[:, 2:])
+    return int(np.argmin(np.hypot(centres[:, 0] - (w - 1) / 2, centres[:, 1] - (h - 1) / 2)))
+
+
+class FaceAnalyzer:
+    expression_space: str = EXPRESSION_SPACE
+    expression_names: tuple[str, ...] = EXPRESSION_NAMES
+
+    def __init__(
+        self, *, detect_every: int = 5, landmarker: str = "dlib68+iris", weights: dict[str, Path] | None = None
+    ) -> None:
+        if landmarker not in LANDMARKERS:
+            raise DexbenchError(f"unknown landmarker {landmarker!r}", f"use one of {', '.join(LANDMARKERS)}")
+        nets = ("yunet", "dlib-shape68", "meanshape-68") + (("iris-landmark",) if landmarker == "dlib68+iris" else ())
+        weights = dict(weights or {})
+        unknown = set(weights) - set(nets)
+        if unknown:
+            raise DexbenchError(f"unknown weights keys {sorted(unknown)}", f"use {', '.join(nets)}")
+        self.detect_every = int(detect_every)
+        self.landmarker_name = landmarker
+        self._resolved = {n: resolve_weights(n, weights.get(n)) for n in nets}
+        self.detector = YuNetDetector(self._resolved["yunet"].path)
+        self.landmarker = DlibLandmarker(self._resolved["dlib-shape68"].path)
+        self.eyes = IrisEyeRefiner(self._resolved["iris-landmark"].path) if landmarker == "dlib68+iris" else None
+        self.model = meanshape.head_model(self._resolved["meanshape-68"].path)
+        self.pose_points = meanshape.RIGID_POINTS
+
+    # -- full frames ----------------------------------------------------------------------------------------
+    def track_faces(self, frames: np.ndarray) -> FaceBoxes:
+        """(T, H, W, 3) uint8 RGB full frames -> one followed face's boxes (see dexbench.face.tracking)."""
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise DexbenchError(f"track_faces expects (T, H, W, 3) RGB frames, got shape {frames.shape}")
+        return track_faces(frames, self.detector, self.detect_every)
+
+    # -- crops ------------------------------------------------------------------------------------------------
+    def landmarks(
+        self, crops: np.ndarray, boxes: np.ndarray | None = None, keypoints: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(T, 68, 2) landmarks (NaN where no face) and (T,) detector scores for face-centred crops."""
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[-1] != 3:
+            raise DexbenchError(f"analyze expects (T, h, w, 3) RGB crops, got shape {crops.shape}")
+        n, h, w = crops.shape[:3]
+        lms = np.full((n, 68, 2), np.nan)
+        score = np.full(n, np.nan)
+        for t in range(n):
+            if keypoints is not None and np.all(np.isfinite(keypoints[t])):
+                box, s = dlib_box_from_yunet(keypoints[t]), 1.0
+            elif boxes is not None and np.all(np.isfinite(boxes[t])):
+                box, s = self._box_from_yunet_box(np.asarray(boxes[t], dtype=np.float64)), 1.0
+            else:
+                dets = self.detector.detect(crops[t])
+                if not len(dets):
+                    continue
+                i = _nearest_to_centre(dets.boxes, h, w)
+                box, s = dlib_box_from_yunet(dets.keypoints[i]), float(dets.scores[i])
+            lms[t] = self.landmarker(crops[t], box)
+            if self.eyes is not None:
+                lms[t] = self.eyes.refine(crops[t], lms[t])
+            score[t] = s
+        return lms, score
+
+    @staticmethod
+    def _box_from_yunet_box(box: np.ndarray) -> np.ndarray:
+        # Without keypoints: a square of the box width centred a little below the box centre (YuNet boxes include
+        # the forehead, dlib's start at the brows).
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        side = box[2] - box[0]
+        cy += 0.12 * (box[3] - box[1])
+        return np.array([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2])
+
+    def analyze(
+        self, crops: np.ndarray, boxes: np.ndarray | None = None, keypoints: np.ndarray | None = None
+    ) -> FaceTrack:
+        """(T, h, w, 3) uint8 RGB face crops -> per-frame landmarks, pose and expression (module docstring)."""
+        lms, score = self.landmarks(crops, boxes, keypoints)
+        h, w = np.asarray(crops).shape[1:3]
+        return self.analyze_landmarks(lms, h, w, score)
+
+    def analyze_landmarks(self, lms: np.ndarray, height: int, width: int, score: np.ndarray | None = None) -> FaceTrack:
+        """Pose and expression from given landmarks (T, 68, 2) in crop pixels (e.g. another landmarker's)."""
+        lms = np.asarray(lms, dtype=np.float64)
+        n = len(lms)
+        detected = np.all(np.isfinite(lms), axis=(1, 2))
+        fit = fit_pose(lms, self.model, height, width, self.pose_points)
+        detected &= np.isfinite(fit.scale)
+        expr = np.full((n, len(EXPRESSION_NAMES)), np.nan)
+        residual = np.full((n, 68, 2), np.nan)
+        if detected.any():
+            uv = to_normalised(lms[detected], height, width)
+            head = head_frame_landmarks(
+                uv, fit.rotation[detected], fit.translation[detected], fit.scale[detected], self.model
+            )
+            expr[detected], residual[detected] = describe(head, self.model)
+        nan_where = lambda a: np.where(detected.reshape((-1,) + (1,) * (a.ndim - 1)), a, np.nan)  # noqa: E731
+        return FaceTrack(
+            detected=detected,
+            landmarks=nan_where(lms),
+            rotation=nan_where(fit.rotation),
+            yaw=nan_where(fit.yaw),
+            pitch=nan_where(fit.pitch),
+            roll=nan_where(fit.roll),
+            translation=nan_where(fit.translation),
+            scale=nan_where(fit.scale),
+            expression=expr,
+            score=nan_where(np.ones(n) if score is None else np.asarray(score, dtype=np.float64)),
+            fit_rms=nan_where(fit.rms),
+            residual=residual,
+        )
+
+    def provenance(self) -> dict[str, str]:
+        out = {
+            "analyzer": f"dexbench.face.FaceAnalyzer v{ANALYZER_VERSION}",
+            "detector": f"YuNet (cv2.FaceDetectorYN, opencv {cv2.__version__}), every {self.detect_every} frames",
+            "detector_keypoints": ", ".join(YUNET_KEYPOINTS),
+            "landmarker": f"dlib {dlib.__version__} shape_predictor 68 (box from YuNet keypoints, {DLIB_BOX_COEFFS})"
+            + (
+                f"; eyelid points 37,38,40,41,43,44,46,47 from MediaPipe iris-landmark (per-eye 64 px crop, "
+                f"{ROI_SCALE} x corner distance, corners kept from dlib)"
+                if self.eyes is not None
+                else ""
+            ),
+            "landmarker_name": self.landmarker_name,
+            "pose": "weak-perspective Gauss-Newton fit to the insightface 3-D mean shape on points "
+            + ",".join(map(str, self.pose_points)),
+            "mean_shape_alignment": f"scale {meanshape.ALIGNMENT_SCALE:.6f}, pitch {meanshape.ALIGNMENT_PITCH_DEG:.4f} "
+            f"deg, t {tuple(round(v, 6) for v in meanshape.ALIGNMENT_T)}",
+            "expression_space": EXPRESSION_SPACE,
+            "expression_names": ",".join(EXPRESSION_NAMES),
+            "landmark_convention": LANDMARK_CONVENTION,
+            "rotation_convention": geometry.ROTATION_CONVENTION,
+            "projection_convention": geometry.PROJECTION_CONVENTION,
+        }
+        for name, res in self._resolved.items():
+            out[f"weights_{name}_sha256"] = res.sha256
+        return out

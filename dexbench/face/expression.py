@@ -1,0 +1,63 @@
+"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v1").
+
+Each frame's 68 landmarks are taken back into the head frame with the fitted weak-perspective pose: a landmark at
+normalised image position uv gets head-frame coordinates R^T [(uv - t) / scale, z], where z is the depth the mean
+shape predicts for that point under R (the image says nothing about depth). Head rotation, translation and scale are
+thereby divided out, and what is left are the non-rigid displacements. The descriptor is a small set of interpretable
+distances in that frame, each divided by the frame's own outer-eye-corner distance (so a wide face does not read
+as a wide smile):
+
+- mouth_open: inner-lip gap (66 - 62, vertical);
+- mouth_width: lip-corner distance (48 - 54);
+- lip_corner_lift: how far the lip corners sit above the upper inner lip centre (62) - a smile lifts them;
+- eye_open_right / eye_open_left: lid gap (mean of 37-41 and 38-40 / 43-47 and 44-46), subject's right / left;
+- brow_height_right / brow_height_left / brow_height: brow points (17-21 / 22-26) above their eye's corner line.
+
+`residual` (68, 2) holds the whole normalised displacement from the mean shape, for users who want a dense vector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXPRESSION_SPACE = "landmark-expr-v1"
+EXPRESSION_NAMES: tuple[str, ...] = (
+    "mouth_open",
+    "mouth_width",
+    "lip_corner_lift",
+    "eye_open_right",
+    "eye_open_left",
+    "brow_height_right",
+    "brow_height_left",
+    "brow_height",
+)
+
+
+def head_frame_landmarks(
+    uv: np.ndarray, rotation: np.ndarray, translation: np.ndarray, scale: np.ndarray, model: np.ndarray
+) -> np.ndarray:
+    """(T, 68, 3) head-frame landmarks from normalised image landmarks (T, 68, 2) and the fitted pose."""
+    cam_model = np.einsum("tij,nj->tni", rotation, model)  # (T, 68, 3): the mean shape under each frame's pose
+    xy = (uv - translation[:, None, :]) / scale[:, None, None]
+    cam = np.concatenate([xy, cam_model[..., 2:3]], -1)
+    return np.einsum("tji,tnj->tni", rotation, cam)  # R^T @ cam
+
+
+def describe(head: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Descriptor (T, len(EXPRESSION_NAMES)) and residual (T, 68, 2) from head-frame landmarks (T, 68, 3)."""
+    x, y = head[..., 0], head[..., 1]
+    iod = np.hypot(x[:, 36] - x[:, 45], y[:, 36] - y[:, 45])
+    iod = np.where(iod > 1e-9, iod, np.nan)
+    mouth_open = y[:, 66] - y[:, 62]
+    mouth_width = np.hypot(x[:, 54] - x[:, 48], y[:, 54] - y[:, 48])
+    corner_lift = y[:, 62] - 0.5 * (y[:, 48] + y[:, 54])
+    eye_r = 0.5 * ((y[:, 41] - y[:, 37]) + (y[:, 40] - y[:, 38]))
+    eye_l = 0.5 * ((y[:, 47] - y[:, 43]) + (y[:, 46] - y[:, 44]))
+    line_r = 0.5 * (y[:, 36] + y[:, 39])
+    line_l = 0.5 * (y[:, 42] + y[:, 45])
+    brow_r = line_r - y[:, 17:22].mean(1)
+    brow_l = line_l - y[:, 22:27].mean(1)
+    desc = np.stack([mouth_open, mouth_width, corner_lift, eye_r, eye_l, brow_r, brow_l, 0.5 * (brow_r + brow_l)], 1)
+    desc = desc / iod[:, None]
+    residual = (head[..., :2] - model[None, :, :2]) / iod[:, None, None]
+    return desc, residual

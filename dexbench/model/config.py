@@ -1,0 +1,148 @@
+"""Model + training configuration (reference_model/<name>.yaml), as dataclasses with the tiny sizes as defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dexbench.errors import InputFileError
+
+
+@dataclass
+class DataConfig:
+    shards: str = "datasets/synthheads/shards"
+    split: str = "train"
+    size: int = 64
+    pairs_per_clip: int = 4
+    buffer: int = 64
+    num_workers: int = 0
+
+
+@dataclass
+class MotionConfig:
+    """Stage 1 network sizes (full size per the paper: expression 512, volume 32 x 16 x 64 x 64, style 2048)."""
+
+    image_size: int = 64
+    encoder_channels: tuple[int, ...] = (16, 32, 64, 64)
+    expression_dim: int = 64
+    appearance_dim: int = 64
+    feature_channels: int = 32
+    volume_channels: int = 8
+    volume_depth: int = 8
+    volume_size: int = 16
+    decoder_channels: tuple[int, ...] = (64, 32, 16)
+    discriminator_channels: tuple[int, ...] = (16, 32, 64)
+
+
+@dataclass
+class LossConfig:
+    l1: float = 10.0
+    face_l1: float = 10.0  # L1 inside the landmark face mask (stands in for the paper's face-masked LPIPS at tiny)
+    perceptual: float = 0.0  # LPIPS-VGG; needs user-supplied VGG16 weights (see reference_model/README.md)
+    face_perceptual: float = 0.0
+    adversarial: float = 0.1
+    pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
+    adversarial_start: int = 100
+
+
+@dataclass
+class AugmentConfig:
+    mask_eyes_mouth: bool = True  # what the pose encoder sees
+    repose_degrees: float = 25.0  # in-plane re-posing of the expression encoder's view
+    repose_scale: float = 0.15
+    repose_shift: float = 0.1
+
+
+@dataclass
+class DiffusionConfig:
+    """Stage 2 sizes. `latent: pixels` = diffusion on the image itself (tiny); `vae` = an AutoencoderKL."""
+
+    latent: str = "pixels"  # pixels | vae
+    pretrained: str | None = None  # local Stable-Diffusion-format folder (unet/, vae/); nothing is downloaded
+    block_out_channels: tuple[int, ...] = (16, 32, 64)
+    attention_levels: int = 1  # how many of the coarsest UNet levels carry (self + cross) attention
+    layers_per_block: int = 1
+    attention_head_dim: int = 8
+    expression_tokens: int = 4  # the expression latent reshaped to tokens x token_dim (paper: 32 x 16)
+    cross_attention_dim: int = 64
+    pose_volume_depth: int = 4  # depth of the reshaped reference feature warped by the pose (paper: h / 2)
+    temporal_heads: int = 2
+    train_timesteps: int = 1000
+    drop_expression: float = 0.1  # condition dropout, so e(c without expression) and e(0) are trained
+    drop_all: float = 0.05
+
+
+@dataclass
+class GuidanceConfig:
+    steps: int = 35
+    expression_free_steps: int = 5
+    blend_steps: int = 5
+    scale: float = 2.5
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 600
+    batch_size: int = 8
+    lr: float = 2e-4
+    lr_discriminator: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.99)
+    n_driving: int = 1
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2
+    mixed_precision: str = "auto"  # auto = bf16 on GPU, no on CPU
+    threads: int = 2
+
+
+@dataclass
+class ModelConfig:
+    name: str = "tiny"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+    stage1: TrainConfig = field(default_factory=TrainConfig)
+    stage2: TrainConfig = field(default_factory=lambda: TrainConfig(lr=1e-4, betas=(0.9, 0.999), n_driving=2))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(known)})")
+    default = cls()
+    kwargs = {}
+    for k, v in data.items():
+        cur = getattr(default, k)
+        if is_dataclass(cur):
+            kwargs[k] = _build(type(cur), v or {}, f"{where}.{k}")
+        elif isinstance(cur, tuple):
+            kwargs[k] = tuple(v)
+        else:
+            kwargs[k] = v
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    return _build(ModelConfig, data, "config")
+
+
+def load_config(path: str | Path) -> ModelConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(p, "model config not found", "see reference_model/ for tiny.yaml, demo.yaml, base.yaml")
+    try:
+        return config_from_dict(yaml.safe_load(p.read_text()) or {})
+    except (ValueError, TypeError, yaml.YAMLError) as exc:
+        raise InputFileError(p, f"invalid model config: {exc}") from exc

@@ -1,0 +1,90 @@
+"""Small building blocks shared by the stage-1 networks."""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvNeXtBlock(nn.Module):
+    """Depthwise 7x7 -> LayerNorm -> pointwise MLP, residual (the ConvNeXt block, at any width)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(channels, channels, 7, padding=3, groups=channels)
+        self.norm = nn.GroupNorm(1, channels)
+        self.pw1 = nn.Conv2d(channels, 4 * channels, 1)
+        self.pw2 = nn.Conv2d(4 * channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pw2(F.gelu(self.pw1(self.norm(self.dw(x)))))
+
+
+class DownBlock(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, stride=2, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2))
+        return h + self.skip(x)
+
+
+class ResBlock3d(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(1, cin)
+        self.conv1 = nn.Conv3d(cin, cout, 3, padding=1)
+        self.conv2 = nn.Conv3d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv3d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(self.norm(x), 0.2)), 0.2))
+        return h + self.skip(x)
+
+
+class AdaIN(nn.Module):
+    """Instance norm whose per-channel scale and shift come from a style vector."""
+
+    def __init__(self, channels: int, style_dim: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.affine = nn.Linear(style_dim, 2 * channels)
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.affine(style)[:, :, None, None].chunk(2, dim=1)
+        return self.norm(x) * (1.0 + gamma) + beta
+
+
+class StyledBlock(nn.Module):
+    """Upsample x2 (optional) -> conv -> AdaIN -> conv -> AdaIN: a StyleGAN2-style decoder stage."""
+
+    def __init__(self, cin: int, cout: int, style_dim: int, upsample: bool) -> None:
+        super().__init__()
+        self.upsample = upsample
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.ada1 = AdaIN(cout, style_dim)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.ada2 = AdaIN(cout, style_dim)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        x = F.leaky_relu(self.ada1(self.conv1(x), style), 0.2)
+        return F.leaky_relu(self.ada2(self.conv2(x), style), 0.2)
+
+
+def conv_stem(channels: tuple[int, ...]) -> nn.Sequential:
+    """A 2x2 patchify conv (3 -> channels[0], half resolution; ConvNeXt's stem, shallower), then one stride-2
+    DownBlock per further width."""
+    layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 2, stride=2)]
+    for cin, cout in itertools.pairwise(channels):
+        layers.append(DownBlock(cin, cout))
+    return nn.Sequential(*layers)

@@ -1,0 +1,120 @@
+"""Checkpoints as safetensors: model weights, optimizer state and RNG state, one folder per step.
+
+A checkpoint folder (`checkpoints/step-000200/`) is written under a temporary name and renamed when complete, so
+`latest()` never sees a half-written one. Optimizer state is flattened to tensors (safetensors) plus its
+non-tensor structure as JSON; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from dexbench.errors import InputFileError
+
+_STEP = re.compile(r"^step-(\d{6,})$")
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for idx, entry in state["state"].items():
+        for k, v in entry.items():
+            if isinstance(v, torch.Tensor):
+                tensors[f"{idx}.{k}"] = v.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{k}"] = v
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, v in [*tensors.items(), *meta["scalars"].items()]:
+        idx, k = key.split(".", 1)
+        state.setdefault(int(idx), {})[k] = v
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def step_dirs(root: str | Path) -> list[tuple[int, Path]]:
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP.match(p.name))]
+    return sorted(found)
+
+
+def latest(root: str | Path) -> Path | None:
+    dirs = step_dirs(root)
+    return dirs[-1][1] if dirs else None
+
+
+def save_checkpoint(
+    root: str | Path,
+    step: int,
+    models: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generators: dict[str, torch.Generator],
+    extra: dict[str, Any] | None = None,
+    keep: int = 2,
+) -> Path:
+    root = Path(root)
+    final = root / f"step-{step:06d}"
+    tmp = root / f".tmp-step-{step:06d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, m in models.items():
+        sd = {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()}
+        save_file(sd, tmp / f"{name}.safetensors", metadata={"step": str(step)})
+    optim_meta = {}
+    for name, opt in optimizers.items():
+        tensors, meta = _flatten_optimizer(opt.state_dict())
+        save_file(tensors, tmp / f"optimizer-{name}.safetensors")
+        optim_meta[name] = meta
+    rng = {"torch_cpu": torch.get_rng_state()}
+    rng.update({f"gen_{k}": g.get_state() for k, g in generators.items()})
+    if torch.cuda.is_available():
+        rng["torch_cuda"] = torch.cuda.get_rng_state()
+    save_file(rng, tmp / "rng.safetensors")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "optimizers": optim_meta, **(extra or {})}, indent=1))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for _, old in step_dirs(root)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_models(path: str | Path, models: dict[str, torch.nn.Module], strict: bool = True) -> None:
+    path = Path(path)
+    for name, m in models.items():
+        f = path / f"{name}.safetensors"
+        if not f.is_file():
+            raise InputFileError(f, "checkpoint weights missing", "train the model first (`dexbench train ...`)")
+        m.load_state_dict(load_file(f), strict=strict)
+
+
+def load_checkpoint(
+    path: str | Path,
+    models: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    generators: dict[str, torch.Generator],
+) -> dict[str, Any]:
+    """Restore everything `save_checkpoint` wrote; returns state.json (with 'step')."""
+    path = Path(path)
+    load_models(path, models)
+    state = json.loads((path / "state.json").read_text())
+    for name, opt in optimizers.items():
+        tensors = load_file(path / f"optimizer-{name}.safetensors")
+        opt.load_state_dict(_unflatten_optimizer(tensors, state["optimizers"][name]))
+    rng = load_file(path / "rng.safetensors")
+    torch.set_rng_state(rng["torch_cpu"])
+    for k, g in generators.items():
+        g.set_state(rng[f"gen_{k}"])
+    if "torch_cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state(rng["torch_cuda"])
+    return state

@@ -1,0 +1,231 @@
+"""The training loop both stages share: run folder, accelerate, resume, loss log, sample grids, checkpoints.
+
+Run folder (one per config and stage, e.g. reference_model/runs/tiny/stage1/):
+  config.yaml        the config the run started with
+  checkpoints/       step-XXXXXX/ folders (safetensors), the last `keep_checkpoints` kept
+  losses.csv         step, wall seconds, every loss term
+  losses.png         the loss curves (rewritten at every checkpoint)
+  samples/           step-XXXXXX.png sample grids
+  run.json           what ran: steps, device, precision, versions, timings
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import yaml
+
+from dexbench.data.training_pairs import TrainingPairs, collate
+from dexbench.errors import DexbenchError
+from dexbench.io.atomic import write_json, write_text
+from dexbench.model.config import ModelConfig, TrainConfig
+from dexbench.model.training.checkpoint import latest, load_checkpoint, save_checkpoint
+
+
+class Stage(Protocol):
+    name: str
+    train_cfg: TrainConfig
+
+    def models(self) -> dict[str, torch.nn.Module]: ...
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+    def generators(self) -> dict[str, torch.Generator]: ...
+    def prepare(self, accelerator: Any) -> None: ...
+    def step(self, batch: dict[str, Any], step: int) -> dict[str, float]: ...
+    def samples(self, batch: dict[str, Any]) -> np.ndarray: ...
+
+
+def make_accelerator(train: TrainConfig, cpu: bool | None = None):
+    from accelerate import Accelerator
+
+    use_cpu = (not torch.cuda.is_available()) if cpu is None else cpu
+    precision = train.mixed_precision
+    if precision == "auto":
+        precision = "no" if use_cpu else "bf16"  # float32 on CPU; bf16 autocast on GPU
+    return Accelerator(cpu=use_cpu, mixed_precision=precision)
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def save_grid(rows: list[torch.Tensor], path: Path) -> np.ndarray:
+    """rows of (N, 3, S, S) images in [-1, 1] -> one PNG grid (rows stacked vertically)."""
+    from PIL import Image
+
+    grid = torch.cat([torch.cat(list(r.clamp(-1, 1)), dim=2) for r in rows], dim=1)
+    arr = ((grid.permute(1, 2, 0).float().cpu().numpy() + 1) * 127.5).round().astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    from dexbench.io.atomic import write_bytes
+
+    write_bytes(path, buf.getvalue())
+    return arr
+
+
+def plot_losses(csv_path: Path, png_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    df = pd.read_csv(csv_path)
+    terms = [c for c in df.columns if c not in ("step", "seconds")]
+    fig, axes = plt.subplots(1, len(terms), figsize=(3.2 * len(terms), 2.6), squeeze=False)
+    for ax, term in zip(axes[0], terms, strict=True):
+        ax.plot(df["step"], df[term], lw=0.8)
+        ax.set_title(term, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    from dexbench.io.atomic import write_bytes
+
+    write_bytes(png_path, buf.getvalue())
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """On resume, drop log rows after the checkpoint (they belong to the abandoned continuation)."""
+    if not path.is_file():
+        return
+    rows = list(csv.reader(path.read_text().splitlines()))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(kept)
+    write_text(path, buf.getvalue())
+
+
+def train(
+    stage_factory: Callable[[ModelConfig, Any], Stage],
+    cfg: ModelConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    max_steps: int | None = None,
+    cpu: bool | None = None,
+    on_step: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Train one stage into `run_dir`; returns the run summary (also written to run.json)."""
+    from dexbench.progress import track
+
+    run_dir = Path(run_dir)
+    ckpt_root = run_dir / "checkpoints"
+    found = latest(ckpt_root)
+    if found is not None and not resume:
+        raise DexbenchError(f"{run_dir} already holds checkpoints", "pass --resume to continue, or use another --out")
+    stage_name_cfg = stage_factory.__name__
+    seed_everything(cfg.seed, 0)
+    probe: Stage = stage_factory(cfg, None)  # built before the accelerator: its train config sets precision
+    tc = probe.train_cfg
+    seed_everything(cfg.seed, tc.threads)
+    accelerator = make_accelerator(tc, cpu)
+    if accelerator.device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    stage = stage_factory(cfg, accelerator)
+    start = 0
+    if found is not None:
+        start = int(load_checkpoint(found, stage.models(), stage.optimizers(), stage.generators())["step"])
+    stage.prepare(accelerator)
+    total = int(max_steps if max_steps is not None else tc.steps)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:
+        write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    log_path = run_dir / "losses.csv"
+    _truncate_log(log_path, start)
+    summary: dict[str, Any] = {"stage": stage.name, "config": cfg.name, "start_step": start, "steps": total}
+    if start >= total:
+        summary["note"] = f"already trained to step {start}"
+        return summary
+    per_process = tc.batch_size
+    ds = TrainingPairs(
+        cfg.data.shards,
+        size=cfg.data.size,
+        split=cfg.data.split,
+        n_driving=tc.n_driving,
+        pairs_per_clip=cfg.data.pairs_per_clip,
+        buffer=cfg.data.buffer,
+        seed=cfg.seed + 1000 * accelerator.process_index + (17 if stage.name == "stage2" else 0),
+        skip=start * per_process,
+    )
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=per_process, collate_fn=collate, num_workers=cfg.data.num_workers
+    )
+    t0 = time.perf_counter()
+    step = start
+    header_written = log_path.is_file() and log_path.stat().st_size > 0
+    logs_buffer: list[dict[str, float]] = []
+    it = iter(loader)
+    for _ in track(range(start, total), f"train {cfg.name}/{stage.name}", total=total - start):
+        batch = next(it)
+        step += 1
+        logs = stage.step(batch, step)
+        if on_step is not None:
+            on_step(step, logs)
+        if step % tc.log_every == 0 or step == total:
+            logs_buffer.append({"step": step, "seconds": round(time.perf_counter() - t0, 3), **logs})
+        if accelerator.is_main_process and (step % tc.sample_every == 0 or step == total):
+            stage.samples_path = run_dir / "samples" / f"step-{step:06d}.png"  # type: ignore[attr-defined]
+            stage.samples(batch)
+        if step % tc.checkpoint_every == 0 or step == total:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                header_written = _flush_log(log_path, logs_buffer, header_written)
+                logs_buffer = []
+                models = {k: accelerator.unwrap_model(m) for k, m in stage.models().items()}
+                save_checkpoint(
+                    ckpt_root,
+                    step,
+                    models,
+                    stage.optimizers(),
+                    stage.generators(),
+                    extra={"config": cfg.name},
+                    keep=tc.keep_checkpoints,
+                )
+                plot_losses(log_path, run_dir / "losses.png")
+    elapsed = time.perf_counter() - t0
+    summary.update(
+        {
+            "device": str(accelerator.device),
+            "mixed_precision": accelerator.mixed_precision,
+            "processes": accelerator.num_processes,
+            "batch_size_per_process": per_process,
+            "seconds": round(elapsed, 2),
+            "steps_per_second": round((total - start) / elapsed, 4) if elapsed > 0 else None,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "checkpoint": str(latest(ckpt_root)),
+            "stage_factory": stage_name_cfg,
+        }
+    )
+    if accelerator.is_main_process:
+        write_json(run_dir / "run.json", summary)
+    return summary
+
+
+def _flush_log(path: Path, rows: list[dict[str, float]], header_written: bool) -> bool:
+    if not rows:
+        return header_written
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    if not header_written:
+        w.writeheader()
+    w.writerows(rows)
+    old = path.read_text() if path.is_file() else ""
+    write_text(path, old + buf.getvalue())
+    return True

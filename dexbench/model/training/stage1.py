@@ -1,0 +1,132 @@
+"""Stage 1 training: the motion generator against a patch discriminator, with the disentangling augmentations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from dexbench.model.config import ModelConfig
+from dexbench.model.motion.augment import face_mask, mask_eyes_mouth, repose
+from dexbench.model.motion.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
+from dexbench.model.motion.generator import MotionGenerator
+from dexbench.model.pose import Pose
+
+
+def batch_poses(batch: dict[str, Any], which: str, frame: int | None = 0) -> Pose:
+    sel = (lambda v: v[:, frame]) if which == "driving" and frame is not None else (lambda v: v)
+    return Pose(sel(batch[f"{which}_rotation"]), sel(batch[f"{which}_translation"]), sel(batch[f"{which}_scale"]))
+
+
+def pose_prior_loss(pred: Pose, target: Pose) -> torch.Tensor:
+    """Squared Frobenius rotation error + L1 translation + L1 scale, against the shard's pose annotation."""
+    rot = ((pred.rotation - target.rotation) ** 2).sum(dim=(1, 2)).mean()
+    return rot + (pred.translation - target.translation).abs().sum(1).mean() + (pred.scale - target.scale).abs().mean()
+
+
+class Stage1:
+    name = "stage1"
+
+    def __init__(self, cfg: ModelConfig, accelerator: Any) -> None:
+        self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
+        self.G = MotionGenerator(cfg.motion)
+        self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
+        tc = self.train_cfg
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.perceptual = None
+        if cfg.loss.perceptual > 0 or cfg.loss.face_perceptual > 0:
+            from dexbench.model.perceptual import load_lpips_vgg
+
+            self.perceptual = load_lpips_vgg()
+
+    def models(self) -> dict[str, torch.nn.Module]:
+        return {"motion": self.G, "discriminator": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"motion": self.opt_g, "discriminator": self.opt_d}
+
+    def generators(self) -> dict[str, torch.Generator]:
+        return {"augment": self.gen}
+
+    def prepare(self, accelerator: Any) -> None:
+        self.G, self.D, self.opt_g, self.opt_d = accelerator.prepare(self.G, self.D, self.opt_g, self.opt_d)
+        if self.perceptual is not None:
+            self.perceptual = self.perceptual.to(accelerator.device)
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        dev = next(self.G.parameters()).device
+        src, drv = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
+        lm_s, lm_d = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
+        aug = self.cfg.augment
+        pose_in = torch.cat([src, drv])
+        if aug.mask_eyes_mouth:
+            pose_in = mask_eyes_mouth(pose_in, torch.cat([lm_s, lm_d]))
+        expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
+        pred, rs, ts, ss, rd, td, sd = self.G(src, pose_in, expr_in)
+        return {
+            "pred": pred,
+            "target": drv,
+            "pose_s": Pose(rs, ts, ss),
+            "pose_d": Pose(rd, td, sd),
+            "lm_d": lm_d,
+            "src": src,
+        }
+
+    def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
+        lc = self.cfg.loss
+        out = self.forward(batch)
+        pred, target = out["pred"], out["target"]
+        dev = pred.device
+        err = (pred - target).abs()
+        mask = face_mask(out["lm_d"], pred.shape[-1])
+        losses = {"l1": err.mean(), "face_l1": (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)}
+        gt = Pose(*(batch[f"driving_{k}"][:, 0].to(dev) for k in ("rotation", "translation", "scale")))
+        gs = Pose(*(batch[f"source_{k}"].to(dev) for k in ("rotation", "translation", "scale")))
+        losses["pose_prior"] = 0.5 * (pose_prior_loss(out["pose_d"], gt) + pose_prior_loss(out["pose_s"], gs))
+        if self.perceptual is not None:
+            losses["lpips_vgg"] = self.perceptual(pred, target).mean()
+            losses["face_lpips_vgg"] = self.perceptual(pred * mask, target * mask).mean()
+        use_adv = lc.adversarial > 0 and step > lc.adversarial_start
+        if use_adv:
+            self.D.requires_grad_(False)
+            losses["adv_g"] = generator_loss(self.D(pred))
+            self.D.requires_grad_(True)
+        weights = {
+            "l1": lc.l1,
+            "face_l1": lc.face_l1,
+            "pose_prior": lc.pose_prior,
+            "lpips_vgg": lc.perceptual,
+            "face_lpips_vgg": lc.face_perceptual,
+            "adv_g": lc.adversarial,
+        }
+        total = sum(weights[k] * v for k, v in losses.items())
+        self.opt_g.zero_grad(set_to_none=True)
+        self.accelerator.backward(total)
+        self.opt_g.step()
+        logs = {k: float(v.detach()) for k, v in losses.items()}
+        logs["total_g"] = float(total.detach())
+        if use_adv:
+            d_loss = discriminator_loss(self.D(target), self.D(pred.detach()))
+            self.opt_d.zero_grad(set_to_none=True)
+            self.accelerator.backward(d_loss)
+            self.opt_d.step()
+            logs["adv_d"] = float(d_loss.detach())
+        else:
+            logs["adv_g"] = logs["adv_d"] = float("nan")
+        return {k: logs[k] for k in sorted(logs)}
+
+    @torch.no_grad()
+    def samples(self, batch: dict[str, Any]) -> np.ndarray:
+        from dexbench.model.training.loop import save_grid
+
+        n = min(8, batch["source"].shape[0])
+        sub = {k: v[:n] if isinstance(v, torch.Tensor | list) else v for k, v in batch.items()}
+        train_gen, self.gen = self.gen, torch.Generator().manual_seed(0)  # samples must not consume training RNG
+        try:
+            out = self.forward(sub)
+        finally:
+            self.gen = train_gen
+        return save_grid([out["src"], out["target"], out["pred"]], self.samples_path)  # type: ignore[attr-defined]

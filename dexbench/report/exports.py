@@ -1,0 +1,236 @@
+"""Every leaderboard as CSV, JSON, Markdown and LaTeX (booktabs; best in bold; with or without CIs).
+
+Values are written at full precision in CSV/JSON and formatted for reading in Markdown/LaTeX. Text that came
+from a submission is escaped for each format (LaTeX specials, Markdown table pipes, spreadsheet formulas).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from dexbench.io.atomic import dumps_json, write_text
+from dexbench.report.collect import Cell, Leaderboard
+from dexbench.report.format import fmt
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def markdown_escape(text: str) -> str:
+    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    for ch in "*_`[]<>":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def csv_safe(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; a leading quote keeps them text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def board_records(board: Leaderboard) -> dict[str, Any]:
+    """The board as plain data: what the JSON export and the leaderboard snapshot hold."""
+    rows = []
+    for r in board.rows:
+        cells = {}
+        for col in board.columns:
+            c = r.cells.get(col.name)
+            if c is None:
+                cells[col.name] = {"available": False, "reason": "not computed by this submission"}
+                continue
+            entry: dict[str, Any] = {"available": c.available and c.value is not None}
+            if entry["available"]:
+                entry.update(
+                    mean=_finite(c.mean),
+                    ci95=[_finite(c.ci95[0]), _finite(c.ci95[1])] if c.ci95 else None,
+                    best=c.best,
+                    rank=c.rank,
+                    tied_with_best=c.tied_with_best,
+                    p_value_vs_best=c.p_value,
+                    n_clips=c.n_clips,
+                )
+            else:
+                entry["reason"] = c.reason or "no value"
+            cells[col.name] = entry
+        rows.append(
+            {"method": r.method, "version": r.version, "dexbench_version": r.dexbench_version, "metrics": cells}
+        )
+    return {
+        "dataset": board.dataset,
+        "task": board.task,
+        "task_version": board.task_version,
+        "protocol_version": board.protocol_version,
+        "manifest_sha256": board.manifest_sha256,
+        "n_pairs": board.n_pairs,
+        "columns": [
+            {
+                "name": c.name,
+                "higher_is_better": c.higher_is_better,
+                "unit": c.unit,
+                "range": [_finite(v) for v in c.value_range] if c.value_range else None,  # null = unbounded
+                "comparable": c.comparable,
+            }
+            for c in board.columns
+        ],
+        "rows": rows,
+    }
+
+
+def to_json(board: Leaderboard) -> str:
+    return dumps_json(board_records(board))
+
+
+def to_csv(board: Leaderboard) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = ["method", "version"]
+    for c in board.columns:
+        header += [c.name, f"{c.name}_ci_low", f"{c.name}_ci_high", f"{c.name}_best", f"{c.name}_available"]
+    w.writerow(header)
+    for r in board.rows:
+        line: list[Any] = [csv_safe(r.method), csv_safe(r.version)]
+        for c in board.columns:
+            cell = r.cells.get(c.name)
+            ok = cell is not None and cell.value is not None
+            lo, hi = (cell.ci95 if ok and cell.ci95 else (None, None)) if cell else (None, None)
+            line += [
+                repr(cell.value) if ok else "",
+                repr(lo) if ok and lo is not None else "",
+                repr(hi) if ok and hi is not None else "",
+                int(bool(ok and cell.best)),
+                int(ok),
+            ]
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def _head(board: Leaderboard, escape) -> list[str]:
+    return [escape(f"{c.name}{f' ({c.unit})' if c.unit else ''}") + f" {c.arrow}" for c in board.columns]
+
+
+def _value(cell: Cell | None, ci: bool) -> str | None:
+    if cell is None or cell.value is None:
+        return None
+    text = fmt(cell.value)
+    if ci and cell.ci95 and cell.ci95[0] is not None and cell.ci95[1] is not None:
+        text += f" [{fmt(cell.ci95[0])}, {fmt(cell.ci95[1])}]"
+    return text
+
+
+def to_markdown(board: Leaderboard, *, ci: bool = True) -> str:
+    lines = [
+        f"### {markdown_escape(board.title)}",
+        "",
+        f"task v{board.task_version}, protocol {board.protocol_version}, {board.n_pairs} pairs, manifest "
+        f"`{board.manifest_sha256[:12]}`. Mean over clips"
+        + (" [bootstrap 95% CI]" if ci else "")
+        + "; **bold** = best; ↑ higher / ↓ lower is better; ≈ = not significantly different from the best"
+        " (paired bootstrap, p ≥ 0.05); n/a = unavailable.",
+        "",
+        "| method | " + " | ".join(_head(board, markdown_escape)) + " |",
+        "| --- |" + " ---: |" * len(board.columns),
+    ]
+    for r in board.rows:
+        cells = []
+        for c in board.columns:
+            cell = r.cells.get(c.name)
+            text = _value(cell, ci)
+            if text is None:
+                cells.append("n/a")
+                continue
+            if cell is not None and cell.best:
+                text = f"**{text}**"
+            elif cell is not None and cell.tied_with_best:
+                text += " ≈"
+            cells.append(text)
+        name = markdown_escape(r.method) + (f" (v{markdown_escape(r.version)})" if r.version else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(board: Leaderboard, *, ci: bool = False) -> str:
+    """A booktabs table to paste into a paper (needs \\usepackage{booktabs})."""
+    spec = "l" + "r" * len(board.columns)
+    caption = (
+        f"{latex_escape(board.dataset)}, {latex_escape(board.task)} (protocol {latex_escape(board.protocol_version)},"
+        f" {board.n_pairs} pairs). Mean over clips"
+        + (" with bootstrap 95\\% CI" if ci else "")
+        + "; best in bold; $\\uparrow$ higher / $\\downarrow$ lower is better."
+    )
+    lines = [
+        "% generated by dexbench; requires \\usepackage{booktabs}",
+        "\\begin{table}[t]",
+        "\\centering",
+        f"\\caption{{{caption}}}",
+        f"\\label{{tab:{latex_escape(board.slug).replace(chr(92), '')}}}",
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\toprule",
+        "Method & "
+        + " & ".join(
+            latex_escape(c.name + (f" ({c.unit})" if c.unit else ""))
+            + (" $\\uparrow$" if c.higher_is_better else " $\\downarrow$")
+            for c in board.columns
+        )
+        + " \\\\",
+        "\\midrule",
+    ]
+    for r in board.rows:
+        cells = []
+        for c in board.columns:
+            cell = r.cells.get(c.name)
+            if cell is None or cell.value is None:
+                cells.append("--")
+                continue
+            text = fmt(cell.value)
+            if cell.best:
+                text = f"\\textbf{{{text}}}"
+            if ci and cell.ci95 and cell.ci95[0] is not None and cell.ci95[1] is not None:
+                text += f" {{\\scriptsize [{fmt(cell.ci95[0])}, {fmt(cell.ci95[1])}]}}"
+            cells.append(text.replace("–", "--"))
+        lines.append(latex_escape(r.method) + " & " + " & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_exports(boards: list[Leaderboard], out_dir: str | Path) -> list[dict[str, str]]:
+    """exports/<dataset>__<task>.{csv,json,md,tex} (+ _ci.tex) and all.{json,md}; returns the file list per board."""
+    folder = Path(out_dir) / "exports"
+    listing = []
+    for b in boards:
+        files = {
+            "csv": (f"{b.slug}.csv", to_csv(b)),
+            "json": (f"{b.slug}.json", to_json(b)),
+            "md": (f"{b.slug}.md", to_markdown(b)),
+            "tex": (f"{b.slug}.tex", to_latex(b, ci=False)),
+            "tex (CI)": (f"{b.slug}_ci.tex", to_latex(b, ci=True)),
+        }
+        for name, text in files.values():
+            write_text(folder / name, text)
+        listing.append({"board": b.slug, **{k: f"exports/{v[0]}" for k, v in files.items()}})
+    write_text(folder / "all.json", dumps_json([board_records(b) for b in boards]))
+    write_text(folder / "all.md", "\n".join(to_markdown(b) for b in boards))
+    return listing

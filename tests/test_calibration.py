@@ -1,0 +1,74 @@
+"""Calibration on SynthHeads: the JSON is complete, byte-deterministic, and the alignment constants reproduce."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dexbench.cli import main
+from dexbench.data.recipes.synthheads import SynthParams, build_raw
+from dexbench.data.synth import EXPRESSION_NAMES as SYNTH_NAMES
+from dexbench.data.synth import sample_identity
+from dexbench.face import FaceAnalyzer, meanshape
+from dexbench.face.calibration import SPEARMAN_TARGET, derive_full_alignment, expression_sweep, expression_tables
+
+
+@pytest.fixture(scope="module")
+def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("calib") / "raw"
+    build_raw(SynthParams(identities=3, clips_per_identity=1, frames=8, size=128, test_fraction=0.34, seed=3), raw)
+    return raw
+
+
+def test_calibration_json_is_deterministic(tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEXBENCH_QUIET", "1")
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        assert main(["calibrate", "--dataset", "synthheads", "--raw", str(tiny_raw), "--out", str(out)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    res = json.loads(a.read_text())
+    assert res["detection"]["yunet_every_frame_rate"] >= 0.95
+    assert res["frames"] == 8 and res["resolution_px"] == 128
+    for angle in ("yaw", "pitch", "roll"):
+        assert res["pose"][angle]["median_abs"] < 10.0
+    assert 0 < res["landmarks"]["akd_px"] < 5.0
+    sweep = res["expression"]["sweep"]
+    assert set(sweep["mapping"]) == {"jaw_open", "smile", "blink_left", "blink_right", "brow_raise"}
+    assert sweep["frames"] == 32 and set(sweep["on_true_landmarks"]["mapping"]) == set(sweep["mapping"])
+    assert res["provenance"]["landmarker_name"] == "dlib68+iris"
+    assert res["provenance"]["weights_meanshape-68_sha256"]
+
+
+def test_expression_sweep_meets_targets() -> None:
+    # 4 identities outside every split x 24 controlled renders, all 5 parameters independent and uniform in [0, 1],
+    # random pose; Spearman pooled over identities. The descriptor on true landmarks ranks every parameter; through
+    # the default landmarker (dlib 68 + per-eye iris refinement) jaw_open and both blinks meet the target. Smile and
+    # brow raise do not yet (dlib follows lip corners and brows only weakly on SynthHeads): asserted as floors that
+    # catch a regression, not as the target.
+    analyzer = FaceAnalyzer()
+    ids = [sample_identity(60000 + k) for k in range(4)]
+    truth, est, on_truth = expression_sweep(ids, analyzer, 128, frames=24, seed=1)
+    names = (tuple(SYNTH_NAMES), analyzer.expression_names)
+    tab, tab_truth = expression_tables(truth, est, *names), expression_tables(truth, on_truth, *names)
+    assert tab["frames"] == 96
+    assert all(m["signed_rho"] >= SPEARMAN_TARGET for m in tab_truth["mapping"].values()), tab_truth["mapping"]
+    for name in ("jaw_open", "blink_left", "blink_right"):
+        assert tab["mapping"][name]["signed_rho"] >= SPEARMAN_TARGET, (name, tab["mapping"][name])
+    assert tab["mapping"]["smile"]["signed_rho"] >= 0.3 and tab["mapping"]["brow_raise"]["signed_rho"] >= 0.2
+    # Independent eyes: a blink of one eye barely moves the other eye's entry.
+    m = tab["spearman_matrix"]
+    assert abs(m["blink_left"]["eye_open_right"]) < 0.3 and abs(m["blink_right"]["eye_open_left"]) < 0.3
+
+
+def test_calibrate_rejects_unknown_dataset(tmp_path: Path) -> None:
+    assert main(["calibrate", "--dataset", "voxceleb1", "--out", str(tmp_path / "x.json")]) == 2
+
+
+def test_alignment_constants_reproduce() -> None:
+    s, p, t = derive_full_alignment(n_identities=64)
+    assert s == pytest.approx(meanshape.ALIGNMENT_SCALE, rel=1e-6)
+    assert p == pytest.approx(meanshape.ALIGNMENT_PITCH_DEG, abs=1e-3)
+    np.testing.assert_allclose(t, meanshape.ALIGNMENT_T, atol=1e-5)

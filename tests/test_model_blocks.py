@@ -1,0 +1,164 @@
+"""Shapes and gradients of every stage-1 and stage-2 block, on tiny random components (CPU, seeded)."""
+
+from __future__ import annotations
+
+import torch
+
+from dexbench.model.diffusion.model import DexDiffusion, PoseFeatureBranch
+from dexbench.model.diffusion.temporal import TemporalAttention
+from dexbench.model.motion.augment import face_mask, mask_eyes_mouth, repose
+from dexbench.model.motion.blocks import AdaIN, ConvNeXtBlock, ResBlock3d, StyledBlock
+from dexbench.model.motion.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
+from dexbench.model.motion.encoders import AppearanceEncoder, ExpressionEncoder, PoseEncoder
+from dexbench.model.motion.generator import MotionGenerator
+from dexbench.model.pose import Pose
+from tests.model_helpers import tiny_config
+
+
+def _grads_ok(module: torch.nn.Module) -> None:
+    params = [p for p in module.parameters() if p.requires_grad]
+    assert params
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reached {missing[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in params)
+
+
+def _img(b: int, s: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(b, 3, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_small_blocks() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 8, 8, requires_grad=True)
+    for block in (ConvNeXtBlock(8),):
+        y = block(x)
+        assert y.shape == x.shape
+        y.square().mean().backward()
+        _grads_ok(block)
+    v = torch.randn(2, 4, 3, 6, 6)
+    rb = ResBlock3d(4, 2)
+    assert rb(v).shape == (2, 2, 3, 6, 6)
+    rb(v).mean().backward()
+    _grads_ok(rb)
+    ada, style = AdaIN(8, 5), torch.randn(2, 5)
+    assert torch.allclose(ada(x, style), torch.nn.functional.instance_norm(x), atol=1e-5)  # zero-init = plain IN
+    sb = StyledBlock(8, 4, 5, upsample=True)
+    out = sb(x, style)
+    assert out.shape == (2, 4, 16, 16)
+    out.square().mean().backward()
+    _grads_ok(sb)
+
+
+def test_stage1_encoders_generator_discriminator() -> None:
+    cfg = tiny_config().motion
+    torch.manual_seed(0)
+    img = _img(3, cfg.image_size)
+    pe, ee, ae = PoseEncoder(cfg), ExpressionEncoder(cfg), AppearanceEncoder(cfg)
+    pose = pe(img)
+    assert pose.rotation.shape == (3, 3, 3) and pose.translation.shape == (3, 2) and pose.scale.shape == (3,)
+    assert torch.allclose(pose.rotation @ pose.rotation.transpose(1, 2), torch.eye(3).expand(3, 3, 3), atol=1e-5)
+    assert (pose.scale > 0).all()
+    z = ee(img)
+    assert z.shape == (3, cfg.expression_dim)
+    vol, app, _feat = ae(img)
+    assert vol.shape == (3, cfg.volume_channels, cfg.volume_depth, cfg.volume_size, cfg.volume_size)
+    assert app.shape == (3, cfg.appearance_dim)
+    g = MotionGenerator(cfg)
+    pred, *poses = g(img, torch.cat([img, _img(3, cfg.image_size, 1)]), img)
+    assert pred.shape == img.shape and pred.abs().max() <= 1.0
+    d = PatchDiscriminator(tiny_config().motion.discriminator_channels)
+    logits = d(pred)
+    assert logits.ndim == 4 and logits.shape[1] == 1
+    (generator_loss(logits) + (pred - img).abs().mean() + sum(p.sum() for p in poses) * 0).backward()
+    _grads_ok(g)
+    d.zero_grad()
+    discriminator_loss(d(img), d(pred.detach())).backward()
+    _grads_ok(d)
+
+
+def test_render_one_source_many_frames() -> None:
+    cfg = tiny_config().motion
+    g = MotionGenerator(cfg).eval()
+    src = _img(1, cfg.image_size)
+    drv = _img(4, cfg.image_size, 3)
+    with torch.no_grad():
+        out = g.render(src, g.pose_encoder(src), g.pose_encoder(drv), g.expression_encoder(drv))
+    assert out.shape == (4, 3, cfg.image_size, cfg.image_size)
+
+
+def test_augmentations() -> None:
+    s = 32
+    lm = torch.zeros(2, 68, 2)
+    lm[:, :, 0] = torch.linspace(6, 26, 68)
+    lm[:, :, 1] = 16
+    lm[:, 36:48, 1] = 10  # eyes row
+    lm[:, 48:68, 1] = 24  # mouth row
+    img = torch.ones(2, 3, s, s)
+    masked = mask_eyes_mouth(img, lm)
+    assert masked[0, :, 10, int(lm[0, 40, 0])].abs().max() == 0  # an eye pixel is blanked
+    assert masked[0, :, 1, 1].min() == 1  # a corner is not
+    fm = face_mask(lm, s)
+    assert fm.shape == (2, 1, s, s) and 0 < fm.mean() < 1
+    gen = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(-1, 1, s).expand(2, 3, s, s).contiguous()
+    r = repose(ramp, gen, 25.0, 0.1, 0.1)
+    assert r.shape == ramp.shape and not torch.allclose(r, ramp)
+    assert torch.allclose(repose(ramp, torch.Generator().manual_seed(0), 0, 0, 0), ramp, atol=1e-5)
+
+
+def test_stage2_blocks_shapes_and_gradients() -> None:
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    ta = TemporalAttention(8, 2)
+    x = torch.randn(6, 8, 4, 4)
+    assert torch.equal(ta(x, 3), x)  # zero-initialised output: identity at start
+    assert torch.equal(ta(x, 1), x)
+    pb = PoseFeatureBranch(8, 2)
+    eye = Pose(torch.eye(3).expand(2, 3, 3), torch.zeros(2, 2), torch.ones(2))
+    assert pb(torch.randn(2, 8, 6, 6), eye, eye).abs().max() == 0  # zero-initialised
+    dcfg, s = cfg.diffusion, cfg.motion.image_size
+    m = DexDiffusion(dcfg, cfg.motion.expression_dim, 3, s)
+    n = 4
+    out = m(
+        torch.randn(n, 3, s, s),
+        torch.randint(0, 100, (n,)),
+        torch.tensor([0, 0, 1, 1]),
+        Pose.cat([eye, eye]),
+        Pose(torch.eye(3).expand(n, 3, 3), torch.full((n, 2), 0.1), torch.full((n,), 0.9)),
+        torch.randn(n, cfg.motion.expression_dim),
+        torch.tensor([1.0, 0.0, 1.0, 1.0]),
+        torch.ones(n),
+        num_frames=2,
+        reference=torch.randn(2, 3, s, s),
+    )
+    assert out.shape == (n, 3, s, s)
+    out.square().mean().backward()
+    # the reference UNet's up path past the last attention does not feed the denoiser; everything else must learn
+    skip = ("reference.up_blocks", "reference.conv_norm_out", "reference.conv_out", "reference.mid_block")
+    missing = [k for k, p in m.named_parameters() if p.grad is None and not k.startswith(skip)]
+    assert not missing, missing[:8]
+    assert m.denoiser.conv_in.weight.grad[:, 3:].abs().sum() > 0  # ray-map channels receive gradient
+    assert m.null_tokens.grad.abs().sum() > 0 and m.expression_proj.weight.grad.abs().sum() > 0
+    assert len(m.state.bank) > 0
+
+
+def test_reference_changes_the_prediction() -> None:
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    s = cfg.motion.image_size
+    m = DexDiffusion(cfg.diffusion, cfg.motion.expression_dim, 3, s).eval()
+    eye = Pose(torch.eye(3)[None], torch.zeros(1, 2), torch.ones(1))
+    args = (
+        torch.randn(1, 3, s, s),
+        torch.tensor([10]),
+        torch.tensor([0]),
+        eye,
+        eye,
+        torch.randn(1, 16),
+        torch.ones(1),
+        torch.ones(1),
+    )
+    with torch.no_grad():
+        a = m(*args, reference=torch.zeros(1, 3, s, s))
+        b = m(*args, reference=torch.ones(1, 3, s, s))
+    assert not torch.allclose(a, b)

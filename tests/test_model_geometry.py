@@ -1,0 +1,89 @@
+"""Rotation parameterisation, relative-pose warp, ray map (hand-computed) and the guidance schedule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dexbench import geometry
+from dexbench.model.guidance import GuidanceSchedule
+from dexbench.model.pose import Pose
+from dexbench.model.raymap import pixel_grid, ray_map
+from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
+from dexbench.model.warp import warp_volume
+
+
+def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
+    r = torch.tensor(geometry.euler_to_matrix(yaw, pitch, roll), dtype=torch.float32)[None]
+    return Pose(r, torch.tensor([t], dtype=torch.float32), torch.tensor([s], dtype=torch.float32))
+
+
+def test_6d_roundtrip_and_orthonormal() -> None:
+    r = torch.tensor(geometry.euler_to_matrix([10.0, -40.0], [5.0, 20.0], [-30.0, 3.0]), dtype=torch.float32)
+    back = rotation_6d_to_matrix(matrix_to_rotation_6d(r))
+    assert torch.allclose(back, r, atol=1e-5)
+    x = torch.randn(16, 6, generator=torch.Generator().manual_seed(0))
+    m = rotation_6d_to_matrix(x)
+    assert torch.allclose(m @ m.transpose(1, 2), torch.eye(3).expand(16, 3, 3), atol=1e-5)
+    assert torch.allclose(torch.linalg.det(m), torch.ones(16), atol=1e-5)
+    assert geodesic_deg(r[:1], r[1:]).item() > 10.0
+
+
+def test_pose_inverse_apply() -> None:
+    p = _pose(20.0, -10.0, 5.0, (0.1, -0.2), 0.7)
+    pts = torch.randn(1, 5, 3)
+    assert torch.allclose(p.inverse_apply(p.apply(pts)), pts, atol=1e-5)
+
+
+def test_ray_map_hand_computed() -> None:
+    # 2x2 image: pixel centres at u, v in {-0.5, +0.5}
+    g = pixel_grid(2, 2)
+    assert torch.allclose(g[0, 0], torch.tensor([-0.5, -0.5])) and torch.allclose(g[1, 0], torch.tensor([-0.5, 0.5]))
+    # identity pose -> zero map
+    assert torch.count_nonzero(ray_map(_pose(), 2, 2)) == 0
+    # roll 90 deg (x -> y on screen), scale 2, t = (0.1, -0.3): pixel (u, v) = (0.5, -0.5) (row 0, column 1)
+    # R (0.5, -0.5, 0) = (0.5, 0.5, 0) with Rz(90) = [[0,-1,0],[1,0,0],[0,0,1]] -> s R g + t = (1.1, 0.7, 0)
+    # minus g = (0.6, 1.2, 0)
+    ray = ray_map(_pose(roll=90.0, t=(0.1, -0.3), s=2.0), 2, 2)
+    assert torch.allclose(ray[0, :, 0, 1], torch.tensor([0.6, 1.2, 0.0]), atol=1e-5)
+    # yaw 90 deg: x goes to -z; pixel (u, v) = (-0.5, 0.5) (row 1, column 0): R g = (0, 0.5, 0.5) -> ray (0.5, 0, 0.5)
+    ray = ray_map(_pose(yaw=90.0), 2, 2)
+    assert torch.allclose(ray[0, :, 1, 0], torch.tensor([0.5, 0.0, 0.5]), atol=1e-5)
+
+
+def test_warp_identity_and_translation() -> None:
+    vol = torch.randn(1, 2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    p = _pose(s=0.8)
+    assert torch.allclose(warp_volume(vol, p, p), vol, atol=1e-5)
+    # driving = source shifted right by one voxel (2/8): the output at column c reads the source at column c - 1
+    moved = warp_volume(vol, p, _pose(t=(0.25, 0.0), s=0.8))
+    assert torch.allclose(moved[..., 2:], vol[..., 1:-1], atol=1e-5)
+
+
+def test_warp_roll_moves_a_point_where_the_projection_says() -> None:
+    vol = torch.zeros(1, 1, 1, 16, 16)
+    vol[0, 0, 0, 4, 12] = 1.0  # a feature right of and above the centre (u, v) = (0.5625, -0.4375)
+    out = warp_volume(vol, _pose(), _pose(roll=90.0))
+    # roll +90 (clockwise on screen, y down): (u, v) -> (-v, u) = (0.4375, 0.5625) -> column 11, row 12
+    r, c = divmod(int(out[0, 0, 0].argmax()), 16)
+    assert (r, c) == (12, 11)
+
+
+def test_guidance_schedule_paper_setting() -> None:
+    g = GuidanceSchedule(35, 5, 5, 2.5)
+    w = g.weights()
+    assert w[:5] == [0.0] * 5  # 30 < t <= 35: no expression
+    assert w[5:10] == pytest.approx([1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6])  # 25 < t <= 30: linear blend
+    assert w[10:] == [1.0] * 25  # t <= 25: everything
+    assert g.branches(0) == (True, False) and g.branches(7) == (True, True) and g.branches(20) == (False, True)
+    u, n, f = torch.zeros(1), torch.ones(1), torch.full((1,), 3.0)
+    assert g.combine(0, u, n, None).item() == pytest.approx(2.5)
+    assert g.combine(7, u, n, f).item() == pytest.approx(2.5 * (1 + 2 * 3 / 6))
+    assert g.combine(30, u, None, f).item() == pytest.approx(7.5)
+    assert GuidanceSchedule(4, 0, 0, 1.0).weights() == [1.0] * 4
+    with pytest.raises(ValueError):
+        GuidanceSchedule(0)
+    assert math.isclose(sum(np.diff(w[4:11])), 1.0)
