@@ -2,6 +2,9 @@
 
 CPU: the tiny config (default). With a GPU, pass --config reference_model/base.yaml (bf16, from the config).
 Usage: python bench/train_speed.py [--config reference_model/tiny.yaml] [--shards ...] [--steps 10] [--warmup 2]
+                                   [--threads N]   (torch threads; default: the config's stageN.threads)
+Measured here: on 2 shared cores under heavy load from other processes, 2 torch threads ran a stage-1 step ~13x
+slower than 1 thread (OpenMP threads waiting on each other while preempted); compare with --threads 1 and 2.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ def main() -> None:
     ap.add_argument("--shards", default=None)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None)
     a = ap.parse_args()
     import tempfile
     from pathlib import Path
@@ -33,6 +37,8 @@ def main() -> None:
         cfg.data.shards = a.shards
     for tc in (cfg.stage1, cfg.stage2):  # no sample grids or checkpoints inside the timed window
         tc.sample_every = tc.checkpoint_every = tc.log_every = 10**9
+        if a.threads:
+            tc.threads = a.threads
     result = {"config": a.config, "device": "cuda" if torch.cuda.is_available() else "cpu", "stages": {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -71,7 +71,8 @@ def test_full_cli_chain(tmp_path: Path, workspace: Workspace) -> None:
     assert r.returncode == 0, r.stderr
     r = dexbench(
         "eval", str(tmp_path / "s"), "--tasks", "self-reenactment", "--root", root,
-        "--out", str(tmp_path / "m" / "synthheads" / "static"), "--bootstrap", "50", cwd=tmp_path,
+        "--out", str(tmp_path / "m" / "synthheads" / "static"), "--bootstrap", "50",
+        "--metrics", "l1,psnr,ssim", cwd=tmp_path,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "static / self-reenactment: l1=" in r.stdout

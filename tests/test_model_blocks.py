@@ -162,3 +162,36 @@ def test_reference_changes_the_prediction() -> None:
         a = m(*args, reference=torch.zeros(1, 3, s, s))
         b = m(*args, reference=torch.ones(1, 3, s, s))
     assert not torch.allclose(a, b)
+
+
+def test_patch_latent_is_exactly_invertible() -> None:
+    import pytest
+    from diffusers import DDIMScheduler
+
+    from dexbench.errors import DexbenchError
+    from dexbench.model.diffusion.pipeline import DexPortraitPipeline, pixels_to_latent
+    from dexbench.model.training.stage2 import build_diffusion, scheduler_config
+
+    cfg = tiny_config()
+    s, p = cfg.motion.image_size, cfg.diffusion.patch
+    img = _img(2, s)
+    lat = pixels_to_latent(img, p)
+    assert p == 2 and lat.shape == (2, 3 * p * p, s // p, s // p)
+    model = build_diffusion(cfg)
+    assert model.denoiser.conv_in.in_channels == 3 * p * p + 6 and model.denoiser.config.sample_size == s // p
+    pipe = DexPortraitPipeline(model, MotionGenerator(cfg.motion), DDIMScheduler(**scheduler_config(cfg)))
+    assert torch.equal(pipe.from_latent(pipe.to_latent(img)), img)
+    assert torch.equal(lat[:, :: p * p, 0, 0], img[:, :, 0, 0])  # channel c * p^2 of patch (0, 0) = its top-left pixel
+    with pytest.raises(DexbenchError, match="patch"):
+        build_diffusion(tiny_config(diffusion={"patch": 3}))  # 32 px does not split into 3x3 patches
+
+
+def test_expression_head_reads_the_code() -> None:
+    cfg = tiny_config().motion
+    g = MotionGenerator(cfg)
+    img = _img(2, cfg.image_size)
+    *_, code, readout = g(img, torch.cat([img, img]), img)
+    assert code.shape == (2, cfg.expression_dim) and readout.shape == (2, cfg.expression_targets)
+    assert torch.allclose(readout, g.expression_head(code))
+    g0 = MotionGenerator(tiny_config(motion={"expression_targets": 0}).motion)
+    assert g0.expression_head is None and g0(img, torch.cat([img, img]), img)[-1].shape == (2, 0)

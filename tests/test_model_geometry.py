@@ -13,7 +13,7 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.pose import Pose
 from dexbench.model.raymap import pixel_grid, ray_map
 from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
-from dexbench.model.warp import warp_volume
+from dexbench.model.warp import warp_image, warp_volume
 
 
 def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
@@ -70,6 +70,19 @@ def test_warp_roll_moves_a_point_where_the_projection_says() -> None:
     # roll +90 (clockwise on screen, y down): (u, v) -> (-v, u) = (0.4375, 0.5625) -> column 11, row 12
     r, c = divmod(int(out[0, 0, 0].argmax()), 16)
     assert (r, c) == (12, 11)
+
+
+def test_image_warp_identity_shift_and_yaw() -> None:
+    img = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    p = _pose(s=0.8)
+    assert torch.allclose(warp_image(img, p, p), img, atol=1e-5)
+    moved = warp_image(img, p, _pose(t=(0.25, 0.0), s=0.8))  # one pixel (2/8) to the right
+    assert torch.allclose(moved[..., 2:], img[..., 1:-1], atol=1e-5)
+    # the face plane turned by yaw 60 degrees is foreshortened by cos 60 = 1/2 along x, about the centre: the output
+    # column at u = 0.125 (c 4) reads the source at u = 0.25, i.e. between columns 4 and 5 (u = 0.125, 0.375)
+    line = torch.arange(8.0).expand(1, 1, 8, 8)
+    turned = warp_image(line, _pose(), _pose(yaw=60.0))
+    assert torch.allclose(turned[0, 0, :, 4], torch.full((8,), 4.5), atol=1e-4)
 
 
 def test_guidance_schedule_paper_setting() -> None:

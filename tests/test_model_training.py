@@ -37,6 +37,8 @@ def test_run_folder_contents(trained) -> None:
         assert latest(d / "checkpoints").name == "step-000003"
         rows = (d / "losses.csv").read_text().splitlines()
         assert len(rows) == 4  # header + 3 steps
+    header = (root / "stage1" / "losses.csv").read_text().splitlines()[0].split(",")
+    assert {"l1", "face_l1", "expression_l1", "expression_prior", "pose_prior", "adv_g"} <= set(header)
     assert {p.name for p in latest(root / "stage1" / "checkpoints").iterdir()} >= {
         "motion.safetensors",
         "discriminator.safetensors",
@@ -51,6 +53,12 @@ def test_existing_run_needs_resume(trained) -> None:
         train(Stage1, cfg, root / "stage1", cpu=True)
     summary = train(Stage1, cfg, root / "stage1", resume=True, cpu=True)  # already at 3 of 3: nothing to do
     assert "already trained" in summary["note"]
+
+
+def test_expression_prior_needs_matching_targets(workspace, tmp_path: Path) -> None:
+    cfg = tiny_config(str(workspace.shards), motion={"expression_targets": 3})  # SynthHeads annotates 5
+    with pytest.raises(DexbenchError, match="expression_targets"):
+        train(Stage1, cfg, tmp_path / "s1", max_steps=1, cpu=True)
 
 
 @pytest.mark.parametrize("stage", ["stage1", "stage2"])
@@ -119,7 +127,7 @@ def test_animator_adapter(workspace, trained, tmp_path: Path, method: str) -> No
     root, cfg = trained
     cfg_path = tmp_path / "test.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg.to_dict()))
-    animator = load_method(method, config=str(cfg_path), runs=str(root), steps=2)
+    animator = load_method(method, config=str(cfg_path), runs=str(root), steps=2, threads=0)  # 0: leave torch as is
     loader = PairLoader(workspace.shards, workspace.raw)
     task = get_task("cross-reenactment")
     pair = load_task_manifest(workspace.protocol, "synthheads", task.name).pairs[0]

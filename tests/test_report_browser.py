@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from report_browser import browser, console_errors, full_page_screenshot
-from test_report import HOSTILE, _hostile_copy, make_real_results
+from test_report import HOSTILE, _hostile_copy, make_calibration, make_real_results
 
 from conftest import Workspace
 
@@ -22,8 +22,12 @@ def site(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path
     _hostile_copy(root / "metrics" / "synthheads" / "static", root / "metrics" / "synthheads" / "evil")
     shutil.copytree(root / "submissions" / "synthheads" / "static", root / "submissions" / "synthheads" / "evil")
     write_results(root / "metrics-edit", 4, tasks=("pose-only", "expression-only"), n_pairs=8, dataset="synthedit")
+    calibration = make_calibration(root / "calibration")
     out = root / "site"
-    build_site(load_results([root / "metrics", root / "metrics-edit"]), out, SiteOptions(root=root, n_resamples=100))
+    build_site(
+        load_results([root / "metrics", root / "metrics-edit"]), out,
+        SiteOptions(root=root, n_resamples=100, calibration_files=[calibration]),
+    )  # fmt: skip
     return out
 
 
@@ -39,12 +43,20 @@ def test_site_in_chromium(site: Path, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    from dexbench import __version__
+    from dexbench.report.html import git_commit
+
+    commit = git_commit(Path(__file__).resolve().parent)  # "" outside a git checkout
+
     with browser() as d:
         for page in sorted(site.glob("*.html")):
             d.get(page.as_uri())
             assert console_errors(d) == [], page.name
             assert d.execute_script("return typeof window.__pwned") == "undefined", page.name
             assert d.find_elements(By.CSS_SELECTOR, "img[src='x']") == [], page.name
+            footer = d.find_element(By.CSS_SELECTOR, "footer.prov").text  # provenance on every page
+            assert f"Built by dexbench {__version__}" in footer and "Protocol 1.0" in footer, page.name
+            assert "Extractor weights (sha256):" in footer and (commit in footer), page.name
         d.get((site / "index.html").as_uri())
         board = "synthheads__self-reenactment"
         values = d.execute_script(
@@ -77,3 +89,52 @@ def test_site_in_chromium(site: Path, tmp_path: Path) -> None:
         d.set_window_size(390, 844)  # a phone: the table scrolls inside its box, the page does not
         d.get((site / "index.html").as_uri())
         assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_published_section_and_calibration_page_in_chromium(site: Path, tmp_path: Path) -> None:
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    from dexbench.protocol.published import load_published
+    from dexbench.report.published import HEADING
+
+    with browser() as d:
+        d.get((site / "index.html").as_uri())
+        section = d.find_element(By.ID, "published")
+        d.execute_script("arguments[0].scrollIntoView()", section)
+        assert section.is_displayed()
+        assert section.find_element(By.TAG_NAME, "h2").text == HEADING
+        assert "to be checked against the paper" in section.text
+        shown = section.find_elements(By.CSS_SELECTOR, "tr[data-published-method]")
+        assert len(shown) == len(load_published()) and all(r.is_displayed() for r in shown)
+        # apart from the leaderboards: nothing in it is sortable, ranked or marked best
+        assert (
+            d.execute_script(
+                "return document.querySelectorAll('#published [data-sortable], #published td.best, #published button')"
+                ".length"
+            )
+            == 0
+        )
+        assert d.execute_script("return document.querySelector('#published').closest('[data-board]')") is None
+        full_page_screenshot(d, tmp_path / "published.png")
+        assert console_errors(d) == []
+
+        d.get((site / "calibration.html").as_uri())
+        assert console_errors(d) == []
+        data = json.loads((site.parent / "calibration" / "metrics" / "calibration" / "synthheads.json").read_text())
+        for param, m in data["expression"]["sweep"]["mapping"].items():
+            row = d.find_element(By.CSS_SELECTOR, f"table[data-expr-set='sweep'] tr[data-parameter='{param}']")
+            assert row.is_displayed() and ("PASS" if m["pass"] else "FAIL") in row.text
+        verdicts = {
+            e.get_attribute("data-check"): e.find_elements(By.CSS_SELECTOR, "td")[0].text
+            for e in d.find_elements(By.CSS_SELECTOR, "tr[data-check]")
+        }
+        assert verdicts["cal-pose"] == ("PASS" if data["pose"]["pass"] else "FAIL")
+        assert verdicts["cal-expression"] == ("PASS" if data["expression"]["pass"] else "FAIL")
+        # the page fits a phone: tables scroll inside their boxes
+        d.set_window_size(390, 844)
+        d.get((site / "calibration.html").as_uri())
+        assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        full_page_screenshot(d, tmp_path / "calibration.png", width=390)
+        assert (tmp_path / "calibration.png").stat().st_size > 20_000

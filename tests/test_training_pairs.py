@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from dexbench.data.reader import ShardReader
-from dexbench.data.training_pairs import TrainingPairs, collate
+from dexbench.data.training_pairs import TrainingPairs, collate, to_unit_range
 from dexbench.errors import InputFileError
 
 
@@ -51,3 +52,58 @@ def test_bad_split_is_a_clear_error(workspace, tmp_path) -> None:
         TrainingPairs(workspace.shards, split="nope")
     with pytest.raises(InputFileError, match="no frame shards"):
         TrainingPairs(tmp_path)
+
+
+def test_native_size_uint8_and_worker_batches_match_the_reader(workspace) -> None:
+    """At the stored crop size frames are decoded straight into the sample (no resize): they must equal the shard
+    reader's Pillow decode exactly; uint8 samples hold the same pixels; DataLoader workers give the same samples."""
+    reader = ShardReader(workspace.shards)
+    native = int(reader.clips["width"].iloc[0])
+    ds = TrainingPairs(workspace.shards, size=native, split=None, n_driving=3, buffer=4, seed=1)
+    u8 = TrainingPairs(workspace.shards, size=native, split=None, n_driving=3, buffer=4, seed=1, pixels="uint8")
+    for rec in itertools.islice(ds.records(), 6):
+        frames = np.array([rec.source_frame, *rec.driving_frames])
+        # one frame at a time: the reader returns frames sorted and unique, a pair's source may repeat a driver
+        ref = np.stack([reader.frames(rec.clip_id, frames[i : i + 1])[0] for i in range(4)])  # Pillow's decode
+        s, q = ds.load(rec), u8.load(rec)
+        assert q["source"].dtype == torch.uint8 and q["driving"].shape == (3, 3, native, native)
+        assert np.array_equal(q["source"].permute(1, 2, 0).numpy(), ref[0])
+        assert np.array_equal(q["driving"].permute(0, 2, 3, 1).numpy(), ref[1:])
+        assert torch.equal(to_unit_range(q["driving"]), s["driving"])
+        src_ann, drv_ann = reader.annotations(rec.clip_id, frames[:1]), reader.annotations(rec.clip_id, frames[1:])
+        assert np.allclose(s["source_landmarks"].numpy(), src_ann.landmarks[0], atol=1e-4)
+        assert np.allclose(s["driving_expression"].numpy(), drv_ann.expression, atol=1e-6)
+        assert np.allclose(s["driving_scale"].numpy(), drv_ann.scale, atol=1e-6)
+    loader = DataLoader(ds, batch_size=5, num_workers=2, collate_fn=collate)
+    batch = next(iter(loader))
+    first = ds.load(next(ds.records(0, 2)))
+    assert batch["driving"].shape == (5, 3, 3, native, native)
+    assert torch.equal(batch["source"][0], first["source"]) and batch["clip_id"][0] == first["clip_id"]
+
+
+def test_unknown_pixel_type_is_refused(workspace) -> None:
+    from dexbench.errors import DexbenchError
+
+    with pytest.raises(DexbenchError, match="pixels"):
+        TrainingPairs(workspace.shards, pixels="half")
+
+
+@pytest.mark.parametrize("pixels", ["float", "uint8"])
+def test_batched_mode_gives_the_dataloader_batches(workspace, pixels: str) -> None:
+    """batch_size=B yields exactly what DataLoader(batch_size=B, collate_fn=collate) builds from single samples,
+    with one worker and with two (each worker batches its own consecutive records), and resumes the same way."""
+    kw = dict(size=32, split=None, n_driving=2, buffer=8, seed=5, pixels=pixels)
+    for workers in (0, 2):
+        single = DataLoader(
+            TrainingPairs(workspace.shards, **kw), batch_size=4, num_workers=workers, collate_fn=collate
+        )
+        batched = DataLoader(TrainingPairs(workspace.shards, batch_size=4, **kw), batch_size=None, num_workers=workers)
+        for a, b in itertools.islice(zip(single, batched, strict=True), 3):
+            assert a.keys() == b.keys() and a["clip_id"] == b["clip_id"]
+            for k in a:
+                if k != "clip_id":
+                    assert a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]), k
+    resumed = next(iter(TrainingPairs(workspace.shards, batch_size=4, skip=4, **kw)))
+    plain = list(itertools.islice(iter(TrainingPairs(workspace.shards, **kw)), 8))
+    assert resumed["clip_id"] == [s["clip_id"] for s in plain[4:]]
+    assert torch.equal(resumed["driving"], torch.stack([s["driving"] for s in plain[4:]]))

@@ -36,6 +36,9 @@ def evaluate(
         str, typer.Option(help="Inception for FID/KID: inception-fid-ts or inception-pytorch-fid.")
     ] = "inception-fid-ts",
     batch_size: Annotated[int, typer.Option(help="Frames per network batch.")] = 32,
+    fid_frames_per_clip: Annotated[
+        int, typer.Option(help="Frames per clip that FID/KID see, evenly spaced; 0 = every frame.")
+    ] = 8,
     root: Root = Path("."),
 ) -> None:
     """Score a submission against the test manifests: per-clip Parquet + summary JSON."""
@@ -61,6 +64,8 @@ def evaluate(
         get_metric(n)
     if fid_net not in INCEPTION_NETS:
         raise DexbenchError(f"--fid-net {fid_net!r} is not one of {', '.join(INCEPTION_NETS)}")
+    if fid_frames_per_clip < 0:
+        raise DexbenchError("--fid-frames-per-clip must be 0 (every frame) or more")
     if batch_size < 1:
         raise DexbenchError("--batch-size must be at least 1")
     explicit: dict[str, str] = {}
@@ -76,6 +81,7 @@ def evaluate(
         batch_size=batch_size,
         seed=seed,
         fid_net=fid_net,
+        fid_frames_per_clip=fid_frames_per_clip,
     )
     paths = dataset_paths(dataset, root)
     manifests = [load_task_manifest(paths.protocol, dataset, t.name) for t in resolve_tasks(tasks)]

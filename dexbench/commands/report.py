@@ -14,6 +14,14 @@ Out = Annotated[Path, typer.Option("--out", help="Output folder for the static s
 Gallery = Annotated[int, typer.Option(help="Sample pairs with animated previews per task on each method page.")]
 Bootstrap = Annotated[int, typer.Option(help="Paired-bootstrap resamples for the significance markers.")]
 Seed = Annotated[int, typer.Option(help="Seed of the paired bootstrap.")]
+Calibration = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--calibration",
+        help="A `dexbench calibrate` JSON to show on the Calibration page (repeatable; "
+        "<results>/calibration/*.json are found without it).",
+    ),
+]
 Plots = Annotated[bool, typer.Option("--plots/--no-plots", help="Draw distributions and scatter charts.")]
 Split = Annotated[
     bool,
@@ -26,7 +34,7 @@ Split = Annotated[
 
 def _build(
     roots: list[Path], out_dir: Path, *, root: Path | None, gallery: int, bootstrap: int, seed: int, plots: bool,
-    split: bool,
+    split: bool, calibration: list[Path] | None = None,
 ) -> None:  # fmt: skip
     from dexbench.report.collect import load_results
     from dexbench.report.site import SiteOptions, build_site
@@ -38,7 +46,7 @@ def _build(
     results = load_results(roots)
     options = SiteOptions(
         root=root, gallery=gallery, n_resamples=bootstrap, seed=seed, plots=plots, split_by_protocol=split,
-        calibration_roots=[r for r in roots if r.is_dir()],
+        calibration_roots=[r for r in roots if r.is_dir()], calibration_files=list(calibration or []),
     )  # fmt: skip
     site = build_site(results, out_dir, options)
     n_methods = len({(r.method, r.version) for b in site.boards for r in b.rows})
@@ -60,10 +68,11 @@ def report(
     seed: Seed = 0,
     plots: Plots = True,
     split_by_protocol: Split = False,
+    calibration: Calibration = None,
 ) -> None:
     """Build the static HTML leaderboard site (+ CSV/JSON/Markdown/LaTeX exports) from result summaries."""
     _build([results], out_dir, root=root, gallery=gallery, bootstrap=bootstrap, seed=seed, plots=plots,
-           split=split_by_protocol)  # fmt: skip
+           split=split_by_protocol, calibration=calibration)  # fmt: skip
 
 
 def leaderboard(
@@ -79,10 +88,11 @@ def leaderboard(
     seed: Seed = 0,
     plots: Plots = True,
     split_by_protocol: Split = False,
+    calibration: Calibration = None,
 ) -> None:
     """Merge result folders from many submissions into one site; report what changed since the previous build."""
     _build(list(results), out_dir, root=root, gallery=gallery, bootstrap=bootstrap, seed=seed, plots=plots,
-           split=split_by_protocol)  # fmt: skip
+           split=split_by_protocol, calibration=calibration)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

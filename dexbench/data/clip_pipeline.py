@@ -24,6 +24,16 @@ from dexbench.io.shards import ClipRecord
 
 DETECT_MAX_SIDE = 640  # frames larger than this are tracked on a downscaled copy and cropped in a second decode pass
 DECODE_CHUNK = 64
+# Where dlib's shape predictor starts on each crop. It is a cascade from a start box, so the start box's error leaks
+# into the jaw-outline points and from them into yaw. Measured on the real carphone clip (yaw vs the nose-offset cue,
+# the test in tests/test_clip_pipeline.py): "detect" r = -0.87; "crop-track" r = -0.84 at a fifth of the YuNet runs;
+# "track" r = -0.67, because the full-frame tracker sees carphone's face at ~50 px: its keypoints, magnified x2.5
+# into the crop, are ~4 crop px off the ones YuNet finds on the crop itself (not a mapping error: no mean bias).
+LANDMARK_INITS = {
+    "crop-track": "YuNet on the crops every detect_every frames (and after every miss), keypoints interpolated",
+    "detect": "YuNet on every crop, the face nearest the crop centre",
+    "track": "the full-frame tracker's interpolated keypoints, mapped into the crop",
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,11 @@ class PipelineConfig:
     crop_size: int = 256
     crop_margin: float = 0.8  # the crop is the union of the clip's face boxes plus this many median face sizes
     detect_every: int = 5
-    landmarker: str = "dlib68"
+    # dlib68 + MediaPipe iris eyelids: dlib alone barely follows the lids (blinks rank at Spearman ~0.5 on SynthHeads,
+    # dexbench/face/eyes.py), and the expression annotations are the dataset's labels. It costs ~1.5 ms per frame end
+    # to end (bench/preprocess_speed.py: 116 vs 140 frames per CPU-second), within the 100 frames/s budget. The
+    # metadata records the choice (pipeline.landmarker, annotators.landmarker_name); "dlib68" is the faster option.
+    landmarker: str = "dlib68+iris"
     jpeg_quality: int = 95
     min_frames: int = 8
     max_frames: int = 0  # 0: no limit; otherwise a clip keeps its first max_frames frames
@@ -44,18 +58,19 @@ class PipelineConfig:
     min_landmark_fraction: float = 0.5  # of frames whose landmarks the analyzer must find
     min_blur: float = 0.0  # median variance-of-Laplacian of the crop (0: no blur filter)
     vfr_tolerance: float = 0.25  # relative spread of frame intervals tolerated before "variable frame rate"
-    # where the landmarker starts on each crop: "detect" runs YuNet again on every crop (default: on the real
-    # carphone clip the yaw track follows an independent nose cue with r < -0.7); "track" reuses the tracker's
-    # interpolated keypoints, mapped into the crop (~30% faster end to end, but a noisier pose track: r = -0.67)
-    landmark_init: str = "detect"
+    # where the dlib landmarker starts on each crop (see LANDMARK_INITS): "crop-track" (default) runs the face tracker
+    # again on the crops, so YuNet sees the face magnified and runs only every detect_every frames.
+    landmark_init: str = "crop-track"
 
     def validate(self) -> None:
         from dexbench.errors import DexbenchError
 
         if self.crop_size not in (128, 256, 512) and not 64 <= self.crop_size <= 1024:
             raise DexbenchError(f"--crop-size {self.crop_size} outside 64..1024")
-        if self.landmark_init not in ("track", "detect"):
-            raise DexbenchError(f"landmark_init must be 'track' or 'detect', not {self.landmark_init!r}")
+        if self.landmark_init not in LANDMARK_INITS:
+            raise DexbenchError(
+                f"unknown landmark_init {self.landmark_init!r}", f"use one of {', '.join(LANDMARK_INITS)}"
+            )
         if self.detect_every < 1 or not 1 <= self.jpeg_quality <= 100 or self.crop_margin < 0:
             raise DexbenchError("--detect-every must be >= 1, --jpeg-quality within 1..100, --crop-margin >= 0")
 
@@ -149,16 +164,26 @@ class VideoSource:
 
     def chunks(self, start: int, end: int, chunk: int = DECODE_CHUNK) -> Iterator[np.ndarray]:
         """Frames [start, end) as (n, H, W, 3) uint8 chunks; a decode failure part-way means a truncated file."""
+        if self._vr is not None:
+            # one accurate seek, then sequential decoding: decord's next() is ~1.7x faster than get_batch over the
+            # same frames (get_batch seeks per call), and gives the same pixels
+            try:
+                self._vr.seek_accurate(start) if start else self._vr.seek(0)
+            except Exception as exc:
+                raise ClipRejected(reject(*self._reject, "truncated", f"cannot seek to frame {start}")) from exc
         for s in range(start, end, chunk):
             e = min(end, s + chunk)
+            i = s
             try:
                 if self._vr is not None:
-                    batch = self._vr.get_batch(list(range(s, e))).asnumpy()
+                    batch = np.empty((e - s, self.info.height, self.info.width, 3), np.uint8)
+                    for i in range(s, e):
+                        batch[i - s] = self._vr.next().asnumpy()
                 else:
                     batch = np.stack(self._frames[s:e])  # type: ignore[index]
-            except Exception as exc:
+            except Exception as exc:  # StopIteration or decord's errors: the file holds fewer frames than it says
                 raise ClipRejected(
-                    reject(*self._reject, "truncated", f"decoding stopped near frame {s} of {self.info.n_frames}")
+                    reject(*self._reject, "truncated", f"decoding stopped near frame {i} of {self.info.n_frames}")
                 ) from exc
             if len(batch) != e - s:
                 raise ClipRejected(reject(*self._reject, "truncated", f"got {len(batch)} of {e - s} frames at {s}"))
@@ -265,14 +290,17 @@ def crop_frames(frames: np.ndarray, box: np.ndarray, size: int, scale: float = 1
     x0, y0, x1, y1 = (round(float(v) * scale) for v in box)
     h, w = frames.shape[1:3]
     out = np.zeros((len(frames), size, size, 3), np.uint8)
+    interp = cv2.INTER_AREA if (x1 - x0) > size else cv2.INTER_LINEAR
+    if x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h:  # inside the frame: resize the view, no padded copy
+        for i, frame in enumerate(frames):
+            cv2.resize(frame[y0:y1, x0:x1], (size, size), dst=out[i], interpolation=interp)
+        return out
     pad = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    interp = cv2.INTER_AREA if (x1 - x0) > size else cv2.INTER_LINEAR
     for i, frame in enumerate(frames):
-        pad[:] = 0
         if sx1 > sx0 and sy1 > sy0:
             pad[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = frame[sy0:sy1, sx0:sx1]
-        out[i] = cv2.resize(pad, (size, size), interpolation=interp)
+        cv2.resize(pad, (size, size), dst=out[i], interpolation=interp)
     return out
 
 
@@ -381,7 +409,13 @@ def process_clip(
     face_size = _face_size(bbox)
 
     init: dict[str, np.ndarray] = {}
-    if tracked is not None and cfg.landmark_init == "track":
+    crop_score = None
+    if cfg.landmark_init == "crop-track":
+        # frames the crop tracker leaves without keypoints fall back to a YuNet run on that crop inside analyze()
+        on_crops = analyzer.track_faces(crops)
+        init["keypoints"] = np.asarray(on_crops.keypoints, np.float64)
+        crop_score = np.asarray(on_crops.score, np.float64)
+    elif tracked is not None and cfg.landmark_init == "track":
         f = cfg.crop_size / (crop_box[2] - crop_box[0])
         kp = np.asarray(tracked.keypoints, np.float64) / scale
         init["keypoints"] = (kp + 0.5 - crop_box[:2]) * f - 0.5
@@ -399,6 +433,8 @@ def process_clip(
         )
     if tracked is None:  # metadata boxes: the analyzer's own face score stands in for the detector's
         det_score = np.asarray(face.score, dtype=np.float64)
+        if crop_score is not None:  # analyze() scores 1.0 where it was handed keypoints: keep YuNet's own score
+            det_score = np.where(np.isfinite(crop_score), crop_score, det_score)
         if src.box_kind == "window":  # the face box is not published: measure it from the landmarks
             bbox = _landmark_boxes(np.asarray(face.landmarks, np.float64), crop_box, cfg.crop_size)
             _check_face_size(src, bbox, cfg)

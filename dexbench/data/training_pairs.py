@@ -6,10 +6,21 @@ which is how training resumes exactly where a checkpoint left it (`skip`), and l
 
 Order of one epoch: row groups in a seeded random order; inside a row group, its clips in random order, each
 contributing `pairs_per_clip` random (source, driver) draws; every record passes a shuffle buffer of `buffer` items.
+
+Where the time goes (bench/pair_sampling_speed.py): JPEG decoding. A row group's JPEG column is read once and kept
+as one Arrow buffer (an LRU of `cache_row_groups` groups per worker), frames are sliced out of it without copies and
+decoded with simplejpeg (libjpeg-turbo, the same pixels as Pillow's decoder at about half the time; Pillow is the
+fallback). Annotations are read once per shard into numpy arrays indexed by clip. `collate` stacks straight into
+shared memory inside DataLoader workers. With `batch_size=B` (and DataLoader(batch_size=None)) the dataset yields
+the very same batches itself, decoding into one reused buffer and converting to float once per batch: no
+per-sample float tensors, no stacking copy. `pixels="uint8"` ships uint8 images instead of float32 (a quarter of
+the bytes) for trainers that normalise on their device (`to_unit_range`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +32,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, default_collate, get_worker_info
 
-from dexbench.errors import InputFileError
-from dexbench.io.jpeg import decode_jpeg
+from dexbench.errors import DexbenchError, InputFileError
+
+try:  # libjpeg-turbo through simplejpeg; bit-identical to Pillow's decode (tests/test_training_pairs.py)
+    import simplejpeg
+
+    def _decode_into(data: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out)
+
+    JPEG_DECODER = f"simplejpeg {simplejpeg.__version__}"
+except ImportError:  # pragma: no cover - simplejpeg is a declared dependency
+    from dexbench.io.jpeg import decode_jpeg
+
+    def _decode_into(data: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        img = decode_jpeg(data.tobytes())
+        if out is None or out.shape != img.shape:
+            return img
+        out[...] = img
+        return out
+
+    JPEG_DECODER = "pillow"
+
+PIXEL_TYPES = ("float", "uint8")
+ANNOTATION_COLUMNS = ("rotation", "translation", "scale", "expression", "landmarks")
 
 
 @dataclass(frozen=True)
@@ -45,11 +77,53 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=interp)
 
 
+def to_unit_range(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels (`pixels="uint8"`) -> float32 in [-1, 1], the same values the default float samples hold."""
+    return pixels.float().div_(127.5).sub_(1.0)
+
+
+@dataclass
+class _RowGroup:
+    """One row group's JPEG column as a single Arrow buffer, plus where each (clip, frame) sits in it."""
+
+    data: np.ndarray  # uint8 view of the Arrow data buffer (no copy)
+    offsets: np.ndarray  # (rows + 1,) byte offsets into data
+    rows: dict[tuple[str, int], int]
+
+    def jpeg(self, clip: str, frame: int) -> np.ndarray:
+        r = self.rows[(clip, frame)]
+        return self.data[self.offsets[r] : self.offsets[r + 1]]
+
+
+@dataclass
+class _ShardAnnotations:
+    """One shard's annotation columns as numpy arrays; a clip's rows are contiguous and sorted by frame."""
+
+    start: dict[str, int]
+    frame_idx: dict[str, np.ndarray]
+    arrays: dict[str, np.ndarray]
+
+    def rows(self, clip: str, frames: list[int]) -> np.ndarray:
+        fidx = self.frame_idx[clip]
+        pos = np.searchsorted(fidx, frames)
+        if np.any(pos >= len(fidx)) or np.any(fidx[np.minimum(pos, len(fidx) - 1)] != frames):
+            raise DexbenchError(f"clip {clip!r}: frames {frames} have no annotation rows")
+        return self.start[clip] + pos
+
+
+def _fixed(column: pa.ChunkedArray, n: int) -> np.ndarray:
+    arr = column.combine_chunks()
+    while pa.types.is_list(arr.type) or pa.types.is_fixed_size_list(arr.type):
+        arr = arr.flatten()
+    return np.asarray(arr.to_numpy(zero_copy_only=False), np.float32).reshape(n, -1)
+
+
 class TrainingPairs(IterableDataset):
     """Infinite stream of training samples (dicts of tensors) from one dataset's shards.
 
-    Each sample: `source` (3, S, S) and `driving` (T, 3, S, S) float32 in [-1, 1]; `source_*` / `driving_*` pose
-    (rotation 3x3, translation 2, scale), expression vector and landmarks (68x2, rescaled to S pixels).
+    Each sample: `source` (3, S, S) and `driving` (T, 3, S, S) float32 in [-1, 1] (uint8 with `pixels="uint8"`);
+    `source_*` / `driving_*` pose (rotation 3x3, translation 2, scale), expression vector and landmarks (68x2,
+    rescaled to S pixels).
     """
 
     def __init__(
@@ -63,18 +137,26 @@ class TrainingPairs(IterableDataset):
         seed: int = 0,
         skip: int = 0,
         cache_row_groups: int = 4,
+        pixels: str = "float",
+        batch_size: int | None = None,
     ) -> None:
         super().__init__()
+        if pixels not in PIXEL_TYPES:
+            raise DexbenchError(f"pixels must be one of {PIXEL_TYPES}, not {pixels!r}")
         self.root = Path(shards)
         self.size, self.split, self.n_driving = int(size), split, int(n_driving)
         self.pairs_per_clip, self.buffer, self.seed, self.skip = int(pairs_per_clip), int(buffer), int(seed), int(skip)
-        self.cache_row_groups = int(cache_row_groups)
+        self.cache_row_groups = max(1, int(cache_row_groups))
+        self.pixels = pixels
+        self.batch_size = None if batch_size is None else int(batch_size)
+        if self.batch_size is not None and self.batch_size < 1:
+            raise DexbenchError(f"batch_size must be >= 1, not {batch_size}")
         files = sorted((self.root / "frames").glob("shard-*.parquet"))
         if not files:
             raise InputFileError(self.root / "frames", "no frame shards", "run `dexbench data shard` first")
         clips = pa.concat_tables(
             [
-                pq.read_table(f, columns=["clip_id", "split", "n_frames"])
+                pq.read_table(f, columns=["clip_id", "split", "n_frames", "width"])
                 for f in sorted((self.root / "clips").glob("shard-*.parquet"))
             ]
         )
@@ -84,6 +166,8 @@ class TrainingPairs(IterableDataset):
         }
         if not self._allowed:
             raise InputFileError(self.root, f"no clips in split {split!r}", "check the split name / the shards")
+        # schema v2: clips.width is the stored crop size, which the landmarks' pixel units refer to
+        self._native = {c: int(w) for c, w in zip(keep["clip_id"].to_pylist(), keep["width"].to_pylist(), strict=True)}
         # per row group: clip -> sorted frame indices it holds (index columns only; no pixels are read here)
         self._groups: list[tuple[str, int, dict[str, np.ndarray]]] = []
         for f in files:
@@ -97,8 +181,8 @@ class TrainingPairs(IterableDataset):
                     self._groups.append((f.stem, g, per_clip))
         if not self._groups:
             raise InputFileError(self.root, f"no clip has {1 + self.n_driving} frames in split {split!r}")
-        self._ann: dict[str, pa.Table] = {}
-        self._frames: OrderedDict[tuple[str, int], dict[tuple[str, int], bytes]] = OrderedDict()
+        self._ann: dict[str, _ShardAnnotations] = {}
+        self._frames: OrderedDict[tuple[str, int], _RowGroup] = OrderedDict()
 
     # ---- the index stream -------------------------------------------------------------------------------------
     def records(self, worker: int = 0, n_workers: int = 1) -> Iterator[PairRecord]:
@@ -124,77 +208,135 @@ class TrainingPairs(IterableDataset):
                 return
 
     # ---- decoding ---------------------------------------------------------------------------------------------
-    def _frame_bytes(self, shard: str, g: int) -> dict[tuple[str, int], bytes]:
+    def _row_group(self, shard: str, g: int) -> _RowGroup:
         key = (shard, g)
         if key not in self._frames:
-            t = pq.ParquetFile(self.root / "frames" / f"{shard}.parquet").read_row_group(g)
-            ids, idx, jpg = t["clip_id"].to_pylist(), t["frame_idx"].to_pylist(), t["jpeg"].to_pylist()
-            self._frames[key] = {(c, int(i)): j for c, i, j in zip(ids, idx, jpg, strict=True)}
+            t = pq.ParquetFile(self.root / "frames" / f"{shard}.parquet").read_row_group(
+                g, columns=["clip_id", "frame_idx", "jpeg"]
+            )
+            jpg = t["jpeg"].combine_chunks()
+            _, offs, data = jpg.buffers()
+            offsets = np.frombuffer(offs, np.int32)[jpg.offset : jpg.offset + len(jpg) + 1].astype(np.int64)
+            keys = zip(t["clip_id"].to_pylist(), t["frame_idx"].to_numpy().tolist(), strict=True)
+            rows = {(c, int(i)): r for r, (c, i) in enumerate(keys)}
+            self._frames[key] = _RowGroup(np.frombuffer(data, np.uint8), offsets, rows)
             while len(self._frames) > self.cache_row_groups:
                 self._frames.popitem(last=False)
         self._frames.move_to_end(key)
         return self._frames[key]
 
-    def _annotations(self, shard: str, clip: str, frames: list[int]) -> dict[str, np.ndarray]:
+    def _shard_annotations(self, shard: str) -> _ShardAnnotations:
         if shard not in self._ann:
-            self._ann[shard] = pq.read_table(
-                self.root / "annotations" / f"{shard}.parquet",
-                columns=["clip_id", "frame_idx", "rotation", "translation", "scale", "expression", "landmarks"],
+            t = pq.read_table(
+                self.root / "annotations" / f"{shard}.parquet", columns=["clip_id", "frame_idx", *ANNOTATION_COLUMNS]
             )
-        t = self._ann[shard]
-        t = t.filter(pc.equal(t["clip_id"], clip))
-        fidx = t["frame_idx"].to_numpy()
-        rows = [int(np.flatnonzero(fidx == f)[0]) for f in frames]
-        t = t.take(pa.array(rows))
+            ids = np.asarray(t["clip_id"].to_pylist())
+            fidx = t["frame_idx"].to_numpy().astype(np.int64)
+            order = np.lexsort((fidx, ids))  # rows are written sorted; sorting again costs little and assumes less
+            ids, fidx = ids[order], fidx[order]
+            arrays = {c: _fixed(t[c], len(t))[order] for c in ANNOTATION_COLUMNS}
+            clips, first = np.unique(ids, return_index=True)
+            ends = np.append(first[1:], len(ids))
+            self._ann[shard] = _ShardAnnotations(
+                start={str(c): int(s) for c, s in zip(clips, first, strict=True)},
+                frame_idx={str(c): fidx[s:e] for c, s, e in zip(clips, first, ends, strict=True)},
+                arrays=arrays,
+            )
+        return self._ann[shard]
 
-        def fixed(name: str, shape: tuple[int, ...]) -> np.ndarray:
-            flat = t[name].combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            return np.asarray(flat, np.float32).reshape(len(rows), *shape)
-
-        crop = float(self.size)
+    def _annotations(self, shard: str, clip: str, frames: list[int]) -> dict[str, np.ndarray]:
+        ann = self._shard_annotations(shard)
+        rows = ann.rows(clip, frames)
+        a = {k: v[rows] for k, v in ann.arrays.items()}
+        n = len(frames)
         return {
-            "rotation": fixed("rotation", (3, 3)),
-            "translation": fixed("translation", (2,)),
-            "scale": t["scale"].to_numpy().astype(np.float32),
-            "expression": fixed("expression", (-1,)),
-            "landmarks": fixed("landmarks", (68, 2)) * (crop / self._native_size(shard, clip, frames[0])),
+            "rotation": a["rotation"].reshape(n, 3, 3),
+            "translation": a["translation"].reshape(n, 2),
+            "scale": a["scale"].reshape(n),
+            "expression": a["expression"],
+            "landmarks": a["landmarks"].reshape(n, 68, 2) * np.float32(self.size / self._native[clip]),
         }
 
-    def _native_size(self, shard: str, clip: str, frame: int) -> int:
-        if not hasattr(self, "_native"):
-            self._native = {}
-        if shard not in self._native:
-            t = pq.read_table(self.root / "clips" / f"{shard}.parquet", columns=["width"])
-            self._native[shard] = int(t["width"][0].as_py())
-        return self._native[shard]
+    def _decode(self, rec: PairRecord, hwc: np.ndarray) -> None:
+        """The record's source + driving frames into `hwc` (1 + n_driving, S, S, 3) uint8."""
+        group = self._row_group(rec.shard, rec.row_group)
+        native = self._native[rec.clip_id]
+        for i, f in enumerate((rec.source_frame, *rec.driving_frames)):
+            data = group.jpeg(rec.clip_id, f)
+            if native == self.size:
+                img = _decode_into(data, hwc[i])  # straight into its slot, no resize
+                if img.shape != hwc[i].shape:
+                    raise DexbenchError(f"{rec.shard}: clip {rec.clip_id} frame {f} is {img.shape}, not {native} px")
+            else:
+                hwc[i] = _resize(_decode_into(data, None), self.size)
+
+    def _pixels(self, rec: PairRecord) -> torch.Tensor:
+        hwc = np.empty((1 + self.n_driving, self.size, self.size, 3), np.uint8)
+        self._decode(rec, hwc)
+        chw = torch.from_numpy(np.ascontiguousarray(hwc.transpose(0, 3, 1, 2)))
+        return chw if self.pixels == "uint8" else to_unit_range(chw)
 
     def load(self, rec: PairRecord) -> dict[str, Any]:
-        jpgs = self._frame_bytes(rec.shard, rec.row_group)
-        imgs = [
-            _resize(decode_jpeg(jpgs[(rec.clip_id, f)]), self.size) for f in (rec.source_frame, *rec.driving_frames)
-        ]
-        pix = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        pix = self._pixels(rec)
         ann = self._annotations(rec.shard, rec.clip_id, [rec.source_frame, *rec.driving_frames])
         out: dict[str, Any] = {"source": pix[0], "driving": pix[1:], "clip_id": rec.clip_id}
         for k, v in ann.items():
-            out[f"source_{k}"] = torch.as_tensor(np.array(v[0]))
+            out[f"source_{k}"] = torch.from_numpy(np.array(v[0]))
             out[f"driving_{k}"] = torch.from_numpy(np.array(v[1:]))
         return out
 
+    def load_batch(self, recs: list[PairRecord]) -> dict[str, Any]:
+        """The same dict `collate([load(r) for r in recs])` gives, decoded into one staging buffer and converted once
+        into the batch tensors (allocated in shared memory inside a DataLoader worker, so nothing is copied to send
+        them to the main process)."""
+        b, t, s = len(recs), 1 + self.n_driving, self.size
+        if getattr(self, "_stage", None) is None or self._stage.shape[0] < b * t:
+            self._stage = np.empty((b * t, s, s, 3), np.uint8)  # reused: no fresh pages per batch
+        stage = self._stage[: b * t]
+        for j, rec in enumerate(recs):
+            self._decode(rec, stage[j * t : (j + 1) * t])
+        hwc = torch.from_numpy(stage).view(b, t, s, s, 3)
+        dtype = torch.uint8 if self.pixels == "uint8" else torch.float32
+        source = _batch_tensor((b, 3, s, s), dtype).copy_(hwc[:, 0].permute(0, 3, 1, 2))
+        driving = _batch_tensor((b, t - 1, 3, s, s), dtype).copy_(hwc[:, 1:].permute(0, 1, 4, 2, 3))
+        if self.pixels == "float":
+            source.div_(127.5).sub_(1.0)  # the same operations as to_unit_range: bit-identical to load()
+            driving.div_(127.5).sub_(1.0)
+        out: dict[str, Any] = {"source": source, "driving": driving, "clip_id": [r.clip_id for r in recs]}
+        anns = [self._annotations(r.shard, r.clip_id, [r.source_frame, *r.driving_frames]) for r in recs]
+        for k in anns[0]:
+            out[f"source_{k}"] = torch.from_numpy(np.stack([a[k][0] for a in anns]))
+            out[f"driving_{k}"] = torch.from_numpy(np.stack([a[k][1:] for a in anns]))
+        return out
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Samples, or with `batch_size` whole batches (use DataLoader(batch_size=None)): each worker's consecutive
+        records, as a DataLoader would batch them, so both give the same batches."""
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
         skip = self.skip // n_workers + (1 if worker < self.skip % n_workers else 0)
-        for i, rec in enumerate(self.records(worker, n_workers)):
-            if i < skip:
-                continue  # fast-forward on index records only: resuming decodes nothing it already consumed
-            yield self.load(rec)
+        recs = itertools.islice(self.records(worker, n_workers), skip, None)
+        if self.batch_size is None:
+            # fast-forward on index records only: resuming decodes nothing it already consumed
+            yield from (self.load(rec) for rec in recs)
+            return
+        while batch := list(itertools.islice(recs, self.batch_size)):
+            yield self.load_batch(batch)
+
+
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    # as torch's default_collate does in workers: allocate in shared memory, so sending the batch copies nothing
+    elem = torch.empty(0, dtype=dtype)
+    return elem.new(elem._typed_storage()._new_shared(math.prod(shape))).resize_(shape)
 
 
 def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stack tensors; keep strings as lists."""
+    """Stack tensors (inside a DataLoader worker straight into shared memory, as torch's default_collate does);
+    keep strings as lists."""
     out: dict[str, Any] = {}
     for k in samples[0]:
         vals = [s[k] for s in samples]
-        out[k] = torch.stack(vals) if isinstance(vals[0], torch.Tensor) else vals
+        out[k] = default_collate(vals) if isinstance(vals[0], torch.Tensor) else vals
     return out

@@ -50,6 +50,13 @@ KID = register(
 )
 
 
+def frame_sample(n_frames: int, per_clip: int) -> np.ndarray:
+    """Indices of `per_clip` frames spread evenly over a clip (first and last included); all frames for 0."""
+    if per_clip <= 0 or per_clip >= n_frames:
+        return np.arange(n_frames)
+    return np.unique(np.round(np.linspace(0, n_frames - 1, per_clip)).astype(np.int64))
+
+
 class DistributionScorer(Scorer):
     family = "distribution"
 
@@ -75,13 +82,19 @@ class DistributionScorer(Scorer):
         return {}
 
     def _ref(self, sample: Sample) -> np.ndarray:
-        f = self.features
+        f, k = self.features, self.ctx.config.fid_frames_per_clip
         return sample.reference(
-            self.ref_role, "inception-pool3", f.weights.sha256, VERSION, lambda fr: {"feats": f(fr)}, net=f.net
+            self.ref_role,
+            "inception-pool3",
+            f.weights.sha256,
+            VERSION,
+            lambda fr: {"feats": f(fr[frame_sample(len(fr), k)])},
+            net=f.net,
+            frames_per_clip=str(k),
         )["feats"]
 
     def score(self, sample: Sample) -> dict[str, float]:
-        out = self.features(sample.output)
+        out = self.features(sample.output[frame_sample(len(sample.output), self.ctx.config.fid_frames_per_clip)])
         ref = self._ref(sample)
         self.out_stats.update(out)
         self.ref_stats.update(ref)
@@ -113,7 +126,9 @@ class DistributionScorer(Scorer):
 
     def provenance(self, name: str) -> dict[str, str]:
         p = self.features.provenance()
-        p["reduction"] = "one value over all frames of the task (set-level: no per-clip values, no bootstrap CI)"
+        k = self.ctx.config.fid_frames_per_clip
+        frames = "every frame" if k <= 0 else f"{k} frames per clip, evenly spaced (first and last included)"
+        p["reduction"] = f"one value over {frames} of the task's clips (set-level: no per-clip values, no bootstrap CI)"
         if name == "fid":
             p["distance"] = "Fréchet distance in float64 (scipy.linalg.sqrtm), covariances with ddof=1"
             p["note"] = "FID is biased upward with fewer than ~2048 frames (2048-d features); compare at equal counts"

@@ -35,6 +35,12 @@ class MotionConfig:
     volume_size: int = 16
     decoder_channels: tuple[int, ...] = (64, 32, 16)
     discriminator_channels: tuple[int, ...] = (16, 32, 64)
+    # annotated expression parameters an auxiliary linear head reads from the expression code (loss.expression_prior;
+    # 0 = no head). SynthHeads annotates 5 (jaw_open, smile, blink_left, blink_right, brow_raise).
+    expression_targets: int = 0
+    # also warp the source image itself (its face plane) by the relative pose and fuse it at the decoder's last
+    # stage: full-resolution texture past the 16^3 volume (tiny's deviation; see reference_model/README.md)
+    image_skip: bool = False
 
 
 @dataclass
@@ -45,6 +51,8 @@ class LossConfig:
     face_perceptual: float = 0.0
     adversarial: float = 0.1
     pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
+    expression_l1: float = 0.0  # L1 inside the driver's eyes + mouth ellipses: where expression lives in the image
+    expression_prior: float = 0.0  # regress the expression annotation from the code (needs motion.expression_targets)
     adversarial_start: int = 100
 
 
@@ -62,6 +70,9 @@ class DiffusionConfig:
 
     latent: str = "pixels"  # pixels | vae
     pretrained: str | None = None  # local Stable-Diffusion-format folder (unet/, vae/); nothing is downloaded
+    # pixels only: diffuse on space-to-depth patches (pixel_unshuffle by `patch`: 64x64x3 -> 32x32x12 at 2), an
+    # exactly invertible "latent" with patch^2 fewer positions, so every UNet level costs ~patch^2 less
+    patch: int = 1
     block_out_channels: tuple[int, ...] = (16, 32, 64)
     attention_levels: int = 1  # how many of the coarsest UNet levels carry (self + cross) attention
     layers_per_block: int = 1

@@ -31,3 +31,23 @@ def warp_volume(volume: torch.Tensor, source: Pose, driving: Pose) -> torch.Tens
     return F.grid_sample(
         volume, src_q.reshape(b, d, h, w, 3), mode="bilinear", padding_mode="zeros", align_corners=False
     )
+
+
+def warp_image(image: torch.Tensor, source: Pose, driving: Pose) -> torch.Tensor:
+    """(B, C, H, W) source image -> its face plane (the head frame's z = 0 plane) seen in the driving pose.
+
+    The 2-D counterpart of `warp_volume` for a planar face: every output pixel q = (u, v) is the image of the plane
+    point X = (x, y, 0) with s_d R_d[:2, :2] (x, y) + t_d = q (an affine map, solved exactly), and reads the source
+    at P_s(X). Exact on that plane, approximate off it (the decoder fixes the rest); it carries full-resolution
+    texture past the volume's bottleneck. Near-edge-on planes (|det| < 0.05) are clamped rather than inverted.
+    """
+    b, _, h, w = image.shape
+    q = volume_grid(1, h, w, image.device, image.dtype)[0, ..., :2].reshape(1, -1, 2)  # (1, HW, 2)
+    a = driving.scale[:, None, None] * driving.rotation[:, :2, :2]  # (B, 2, 2)
+    det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+    det = torch.where(det.abs() < 0.05, torch.full_like(det, 0.05) * det.sign().clamp(min=0).mul(2).sub(1), det)
+    inv = torch.stack([torch.stack([a[:, 1, 1], -a[:, 0, 1]], 1), torch.stack([-a[:, 1, 0], a[:, 0, 0]], 1)], 1)
+    xy = (q - driving.translation[:, None]) @ (inv / det[:, None, None]).transpose(1, 2)
+    plane = torch.cat([xy, torch.zeros_like(xy[..., :1])], dim=-1)
+    src_q = source.apply(plane)[..., :2]
+    return F.grid_sample(image, src_q.reshape(b, h, w, 2), mode="bilinear", padding_mode="border", align_corners=False)

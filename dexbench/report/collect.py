@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,16 @@ class Column:
     provenance: dict[str, str] = field(default_factory=dict)
     versions: set[str] = field(default_factory=set)
     comparable: bool = True  # False when rows computed it with different metric versions (then nothing is ranked)
+    group: str = ""  # the header group it is shown under ("image fidelity", "motion accuracy", ...)
+    level: str = "clip"  # "clip": mean over clips with a bootstrap CI; "set": one value over the test set, no CI
+
+    @property
+    def set_level(self) -> bool:
+        return self.level == "set"
+
+    @property
+    def label(self) -> str:
+        return self.name + (f" ({self.unit})" if self.unit else "")
 
     @property
     def direction(self) -> str:
@@ -212,6 +222,32 @@ class IncompatibleResults(DexbenchError):
     """Results that must not be ranked in one table (different protocol or task versions, or manifests)."""
 
 
+# families of dexbench's metrics -> the group a leaderboard header shows above them
+GROUPS = (
+    ("fidelity", "image fidelity"), ("lpips", "image fidelity"), ("distribution", "realism (set-level)"),
+    ("fvd", "realism (set-level)"), ("identity-", "identity"), ("motion", "motion accuracy"),
+    ("disentangle", "disentanglement"), ("jitter", "temporal stability"), ("flicker", "temporal stability"),
+)  # fmt: skip
+OTHER = "other"
+
+
+@cache
+def _registry_order() -> dict[str, tuple[int, str]]:
+    from dexbench.metrics.evaluate import resolve_metric_names
+
+    return {m.name: (i, m.family) for i, m in enumerate(resolve_metric_names(None))}
+
+
+def metric_group(name: str) -> tuple[int, str]:
+    """(position, label) of a metric's group: dexbench's own order, metrics it does not know last."""
+    order = _registry_order()
+    if name not in order:
+        return (len(order), OTHER)
+    i, family = order[name]
+    label = next((lab for f, lab in GROUPS if family.startswith(f)), OTHER)
+    return (i, label)
+
+
 def _mark_best(board: Leaderboard) -> None:
     for col in board.columns:
         if not col.comparable:
@@ -235,6 +271,13 @@ def _range(value: Any) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         return None
     return (lo, hi)
+
+
+def _level(m: dict[str, Any]) -> str:
+    """A summary's declared level; older summaries without one: a value without a CI is a set-level value."""
+    if m.get("level"):
+        return str(m["level"])
+    return "set" if m.get("available") and m.get("mean") is not None and m.get("ci95") is None else "clip"
 
 
 def _compat_key(r: Result, task: str, t: dict[str, Any]) -> tuple[str, str]:
@@ -311,6 +354,7 @@ def build_leaderboards(
                         str(m.get("unit", "") or ""),
                         _range(m.get("range")),
                         {str(k): str(v) for k, v in (m.get("provenance") or {}).items()},
+                        level=_level(m),
                     )
                     board.columns.append(col)
                 col.versions.add(str(m.get("version", "")))
@@ -339,6 +383,8 @@ def build_leaderboards(
         board = boards[key]
         for col in board.columns:
             col.comparable = len(col.versions) <= 1
+            col.group = metric_group(col.name)[1]
+        board.columns.sort(key=lambda c: metric_group(c.name)[0])  # stable: unknown metrics keep their order
         board.rows.sort(key=lambda r: (r.method.casefold(), r.method, r.version))
         _mark_best(board)
         result.append(board)

@@ -39,6 +39,7 @@ class Scatter:
     y_label: str
     svg: str
     rows: list[dict[str, object]] = field(default_factory=list)  # method, x, y (the plotted numbers, as a table)
+    missing: list[str] = field(default_factory=list)  # methods not plotted (and why), or hidden under another
 
 
 def _pick(board: Leaderboard, names: tuple[str, ...]) -> str | None:
@@ -60,19 +61,40 @@ def build_scatters(boards: list[Leaderboard], plots: bool = True) -> tuple[list[
             )
             continue
         col = {c.name: c for c in board.columns}
-        points, rows = [], []
+        points, rows, missing = [], [], []
         for r in board.rows:
             cx, cy = r.cells.get(x), r.cells.get(y)
-            if cx is None or cy is None or cx.value is None or cy.value is None:
-                continue
             label = f"{r.method} v{r.version}" if r.version else r.method
+            if cx is None or cy is None or cx.value is None or cy.value is None:
+                why = [
+                    f"{m} unavailable ({c.reason or 'no value'})" if c is not None else f"{m} not computed"
+                    for m, c in ((x, cx), (y, cy))
+                    if c is None or c.value is None
+                ]
+                missing.append(f"{label}: {'; '.join(why)}")
+                continue
             points.append(Point(label, cx.value, cy.value, cx.ci95, cy.ci95))  # type: ignore[arg-type]
             rows.append({"method": label, x: cx.value, y: cy.value})
+        spots: dict[tuple[str, str], list[str]] = {}
+        for p in points:  # methods drawn on top of one another: say so, or a reader looks for the hidden one
+            spots.setdefault((f"{p.x:.4g}", f"{p.y:.4g}"), []).append(p.label)
+        missing += [f"{' and '.join(same)} coincide (drawn on one spot)" for same in spots.values() if len(same) > 1]
         if not points:
             notes.append(f"{board.dataset}/{board.task}: no method has both {x} and {y} available")
             continue
         x_label = f"{x_what}: {x}" + (f" ({col[x].unit})" if col[x].unit else "") + f" {col[x].arrow}"
         y_label = f"{y_what}: {y}" + (f" ({col[y].unit})" if col[y].unit else "") + f" {col[y].arrow}"
-        svg = scatter_svg(points, x_label, y_label, salt=f"dis/{board.slug}", title=board.title) if plots else ""
-        scatters.append(Scatter(board.dataset, board.task, x, y, x_label, y_label, svg, rows))
+        nonneg = all(col[m].value_range is not None and col[m].value_range[0] >= 0 for m in (x, y)) and all(
+            p.x >= 0 and p.y >= 0 for p in points
+        )
+        # a leakage fraction reaches 1 when the whole factor leaked: show that much so 0.05 does not look large
+        y_top = 1.0 if y.endswith("leakage") and nonneg else None
+        svg = (
+            scatter_svg(
+                points, x_label, y_label, salt=f"dis/{board.slug}", title=board.title, origin=nonneg, y_at_least=y_top
+            )
+            if plots
+            else ""
+        )
+        scatters.append(Scatter(board.dataset, board.task, x, y, x_label, y_label, svg, rows, missing))
     return scatters, notes

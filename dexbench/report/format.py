@@ -16,9 +16,9 @@ def fmt(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     a = abs(value)
-    if a >= 100:
+    if abs(round(value, 1)) >= 100:  # rounded first: 0.99999 prints as 1.00, not as 1.0000 beside a 1.00
         return f"{value:.1f}"
-    if a >= 1:
+    if abs(round(value, 4)) >= 1:
         return f"{value:.2f}"
     if a >= 0.01 or a == 0:
         return f"{value:.4f}"

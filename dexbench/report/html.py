@@ -55,26 +55,21 @@ class Provenance:
     when: str
     protocols: list[str]
     result_versions: list[str] = field(default_factory=list)  # dexbench versions that computed the results
-    weights: list[dict[str, str]] = field(default_factory=list)  # metric, field, sha256
+    weights: list[dict[str, str]] = field(default_factory=list)  # network, sha256, metrics (each network once)
     significance: str = ""
 
 
 def provenance(boards: list[Leaderboard], significance: str = "") -> Provenance:
-    weights: dict[tuple[str, str], str] = {}
-    versions = set()
-    for b in boards:
-        for col in b.columns:
-            for k, v in col.provenance.items():
-                if "sha256" in k.lower() and v:
-                    weights[(col.name, k)] = v
-        versions |= {r.dexbench_version for r in b.rows if r.dexbench_version}
+    from dexbench.report.metric_docs import weight_hashes
+
+    versions = {r.dexbench_version for b in boards for r in b.rows if r.dexbench_version}
     return Provenance(
         version=__version__,
         commit=git_commit(Path(__file__).resolve().parent),
         when=build_time(),
         protocols=sorted({b.protocol_version for b in boards}),
         result_versions=sorted(versions),
-        weights=[{"metric": m, "field": k, "sha256": v} for (m, k), v in sorted(weights.items())],
+        weights=weight_hashes(boards),
         significance=significance,
     )
 
@@ -100,8 +95,12 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(fmt=fmt, safe_url=safe_url)
+    from dexbench.report.board_view import board_view
+    from dexbench.report.format import slugify
+
+    env.globals.update(fmt=fmt, safe_url=safe_url, board_view=board_view)
     env.filters["fmt"] = fmt
+    env.filters["slug"] = slugify
     return env
 
 
@@ -135,7 +134,9 @@ def render_index(boards: list[Leaderboard], out_dir: str | Path) -> Path:
         nav=nav_for({}, "index.html"),
         prov=provenance(boards),
         boards=boards,
-        published={},
+        published=[],
+        published_heading="",
+        published_exports={},
         method_pages={},
         exports={},
         notes=[],

@@ -62,7 +62,8 @@ def _worst(table: pd.DataFrame, col: Column, k: int) -> WorstClips | None:
     t = table[np.isfinite(table[col.name].to_numpy(np.float64, na_value=np.nan))]
     if t.empty:
         return None
-    t = t.sort_values([col.name, "pair_id"], ascending=[not col.higher_is_better, True]).head(k)
+    # worst first: the highest values of a lower-is-better metric, the lowest of a higher-is-better one
+    t = t.sort_values([col.name, "pair_id"], ascending=[col.higher_is_better, True]).head(k)
     clips = [
         {
             "pair_id": str(r["pair_id"]),

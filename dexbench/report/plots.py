@@ -166,8 +166,15 @@ class Point:
     y_ci: tuple[float, float] | None = None
 
 
-def scatter_svg(points: Sequence[Point], xlabel: str, ylabel: str, salt: str, title: str = "") -> str:
-    """Methods as points with CI whiskers; colour and marker shape both identify a method (legend below)."""
+def scatter_svg(
+    points: Sequence[Point], xlabel: str, ylabel: str, salt: str, title: str = "", *, origin: bool = False,
+    y_at_least: float | None = None,
+) -> str:  # fmt: skip
+    """Methods as points with CI whiskers; colour and marker shape both identify a method (legend below).
+
+    origin: both axes start at 0 (errors and leakages are >= 0, and "near the origin" is what a reader looks for);
+    y_at_least: the y axis reaches at least this value (a fraction's 1 = "everything leaked").
+    """
     plt = _pyplot()
     import matplotlib
 
@@ -189,6 +196,14 @@ def scatter_svg(points: Sequence[Point], xlabel: str, ylabel: str, salt: str, ti
         if title:
             ax.set_title(title, fontsize=10, loc="left")
         ax.margins(0.12)
+        if origin:
+            right, top = max(ax.get_xlim()[1], 1e-6), max(ax.get_ylim()[1], y_at_least or 1e-6)
+            ax.set_xlim(-0.03 * right, right)  # a hair below 0: a method at exactly 0 is drawn whole
+            ax.set_ylim(-0.04 * top, top)
+            ax.plot([0], [0], marker="*", markersize=11, color="#555555", clip_on=False, zorder=5, linestyle="none")
+            ax.annotate("ideal", (0, 0), xytext=(6, 6), textcoords="offset points", fontsize=8, color="#555555")
+        elif y_at_least is not None:
+            ax.set_ylim(top=max(ax.get_ylim()[1], y_at_least))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(3, max(1, len(points))), fontsize=8)
         fig.tight_layout()
     return to_svg(fig, salt)

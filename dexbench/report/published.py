@@ -1,91 +1,134 @@
-"""Published numbers (as reported in papers, with citations): shown beside a leaderboard, never ranked with it.
+"""Published numbers, grouped for the site and the exports: paper -> setting -> main rows / ablation rows.
 
-They come from `dexbench.protocol.published.load_published()` when that module exists. Entries may be mappings or
-objects; the fields read are method/name, dataset, task, metrics (name -> value or {mean, ci95}), citation (text
-or a mapping with authors/title/venue/year), url/doi, protocol_version and notes. Anything else is ignored.
+The rows come from `dexbench.protocol.published.load_published()` (numbers copied from papers, with citations).
+They are measured on the papers' own test sets with metric extractors the papers do not always state, so they are
+never matched to a leaderboard, never ranked and never marked best: the site shows them in their own section and
+the exports write them to their own files.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
+from dexbench.protocol.published import PublishedRow, load_published
 from dexbench.report.format import safe_url
+
+HEADING = (
+    "Published numbers — copied from papers, not reproduced, not comparable with the rows above: "
+    "different test sets/extractors"
+)
+KIND_TITLES = {"main": "main comparison", "ablation": "ablations (the paper's own variants)"}
 
 
 @dataclass
-class PublishedRow:
+class PublishedMetric:
+    name: str
+    higher_is_better: bool | None  # None: the paper does not say
+    definition: str
+
+    @property
+    def arrow(self) -> str:
+        return "" if self.higher_is_better is None else ("↑" if self.higher_is_better else "↓")
+
+
+@dataclass
+class PublishedEntry:
     method: str
-    dataset: str
-    task: str
-    values: dict[str, float | None]
-    citation: str
-    url: str = ""
-    protocol_version: str = ""
-    notes: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    values: dict[str, float]
+    note: str  # the row's own note (the source's transcription status is shown once per paper)
 
 
-def _get(entry: Any, *names: str) -> Any:
-    for n in names:
-        v = entry.get(n) if isinstance(entry, dict) else getattr(entry, n, None)
-        if v is not None:
-            return v
-    return None
+@dataclass
+class PublishedTable:
+    setting: str
+    definition: str
+    dexbench_task: str | None  # the dexbench task this setting corresponds to, None when there is none
+    kind: str  # "main" or "ablation"
+    metrics: list[PublishedMetric]
+    entries: list[PublishedEntry]
+
+    @property
+    def kind_title(self) -> str:
+        return KIND_TITLES.get(self.kind, self.kind)
 
 
-def _citation(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    parts = [_get(value, "authors", "author"), _get(value, "title"), _get(value, "venue", "journal", "booktitle")]
-    year = _get(value, "year")
-    text = ". ".join(", ".join(p) if isinstance(p, list) else str(p) for p in parts if p)
-    return f"{text} ({year})" if year else text or str(value)
+@dataclass
+class PublishedPaper:
+    key: str
+    title: str
+    authors: str
+    venue: str
+    year: int | str
+    url: str  # already checked by safe_url ("" when unsafe)
+    table: str
+    status: str  # how trustworthy the transcription is, e.g. "to be checked against the paper"
+    test_set: str
+    metrics: list[PublishedMetric]
+    tables: list[PublishedTable] = field(default_factory=list)
+
+    @property
+    def citation(self) -> str:
+        return f"{self.authors}. {self.title}. {self.venue}, {self.year}."
+
+    @property
+    def slug(self) -> str:
+        from dexbench.report.format import slugify
+
+        return "published-" + slugify(self.key)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, dict) or (not isinstance(value, (int, float, str)) and value is not None):
-        value = _get(value, "mean", "value")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+def _row_note(row: PublishedRow) -> str:
+    """The row's own note: `notes` is "<row note>; <source status>" and the status is shown once per paper."""
+    status = row.source.status
+    note = row.notes[: -len(status)] if status and row.notes.endswith(status) else row.notes
+    return note.rstrip("; ").strip()
 
 
-def normalize(entry: Any) -> PublishedRow | None:
-    method, dataset, task = _get(entry, "method", "name"), _get(entry, "dataset"), _get(entry, "task")
-    metrics = _get(entry, "metrics", "values")
-    if not method or not dataset or not task or not metrics:
-        return None
-    if not isinstance(metrics, dict):
-        metrics = dict(metrics)
-    citation = _get(entry, "citation", "cite", "reference")
-    structured = citation is not None and not isinstance(citation, str)
-    url = _get(entry, "url", "link") or (_get(citation, "url") if structured else None) or ""
-    doi = _get(entry, "doi") or (_get(citation, "doi") if structured else None)
-    if not url and doi:
-        url = f"https://doi.org/{doi}"
-    return PublishedRow(
-        method=str(method),
-        dataset=str(dataset),
-        task=str(task),
-        values={str(k): _number(v) for k, v in metrics.items()},
-        citation=_citation(citation),
-        url=safe_url(str(url)),
-        protocol_version=str(_get(entry, "protocol_version", "protocol") or ""),
-        notes=str(_get(entry, "notes", "note") or ""),
-    )
+def group(rows: list[PublishedRow]) -> list[PublishedPaper]:
+    """Papers in first-seen order; per paper its settings in the paper's order, main rows before ablations."""
+    papers: dict[str, PublishedPaper] = {}
+    settings: dict[str, list[str]] = {}
+    for row in rows:
+        src = row.source
+        paper = papers.get(src.key)
+        if paper is None:
+            metrics = [
+                PublishedMetric(
+                    str(name),
+                    None if (d or {}).get("higher_is_better") is None else bool(d["higher_is_better"]),
+                    str((d or {}).get("definition", "")),
+                )
+                for name, d in src.metrics.items()
+            ]
+            paper = papers[src.key] = PublishedPaper(
+                key=src.key, title=src.paper, authors=src.authors, venue=src.venue, year=src.year,
+                url=safe_url(src.url), table=src.table, status=src.status, test_set=src.test_set, metrics=metrics,
+            )  # fmt: skip
+            settings[src.key] = list(src.settings)
+        table = next((t for t in paper.tables if t.setting == row.setting and t.kind == row.kind), None)
+        if table is None:
+            setting = src.settings.get(row.setting) or {}
+            table = PublishedTable(
+                setting=row.setting,
+                definition=str(setting.get("definition", "")),
+                dexbench_task=row.task if row.is_dexbench_task else None,
+                kind=row.kind,
+                metrics=[],
+                entries=[],
+            )
+            paper.tables.append(table)
+        table.entries.append(PublishedEntry(row.method, dict(row.values), _row_note(row)))
+    for paper in papers.values():
+        order = {name: i for i, name in enumerate(settings[paper.key])}
+        kinds = {"main": 0, "ablation": 1}
+        paper.tables.sort(key=lambda t: (order.get(t.setting, len(order)), kinds.get(t.kind, 2)))
+        for t in paper.tables:
+            present = {m for e in t.entries for m in e.values}
+            t.metrics = [m for m in paper.metrics if m.name in present]
+    return list(papers.values())
 
 
-def load() -> tuple[list[PublishedRow], str]:
-    """Every published row the protocol ships, and a note when the source is missing."""
-    try:
-        from dexbench.protocol.published import load_published
-    except ImportError:
-        return [], "no published numbers shipped (dexbench.protocol.published not found)"
-    rows = [r for r in (normalize(e) for e in load_published()) if r is not None]
-    return rows, ""
+def load(directory: str | Path | None = None) -> list[PublishedPaper]:
+    """The published numbers dexbench ships (or those of `directory`), grouped; bad files raise InputFileError."""
+    return group(load_published(directory))

@@ -13,17 +13,19 @@ from pathlib import Path
 from dexbench.io.atomic import dumps_json, write_text
 from dexbench.progress import track
 from dexbench.report import changes as changes_mod
-from dexbench.report.calibration import find_calibration
+from dexbench.report.calibration import analyzer_mismatches, find_calibration
 from dexbench.report.collect import Leaderboard, Result, build_leaderboards
 from dexbench.report.dataset import dataset_info
 from dexbench.report.disentangle_view import build_scatters
-from dexbench.report.exports import write_exports
+from dexbench.report.exports import write_exports, write_published_exports
 from dexbench.report.format import safe_url, slugify
 from dexbench.report.html import provenance, render_page
 from dexbench.report.method_page import build_method_pages
+from dexbench.report.metric_docs import metric_docs
 from dexbench.report.plots import histograms_svg
 from dexbench.report.previews import PreviewMaker
-from dexbench.report.published import PublishedRow
+from dexbench.report.published import HEADING as PUBLISHED_HEADING
+from dexbench.report.published import PublishedPaper
 from dexbench.report.published import load as load_published
 from dexbench.report.significance import mark_ties
 
@@ -40,7 +42,8 @@ class SiteOptions:
     seed: int = 0
     split_by_protocol: bool = False
     calibration_roots: list[Path] = field(default_factory=list)  # folders holding calibration/<dataset>.json
-    published: list[PublishedRow] | None = None  # None: what dexbench.protocol.published ships
+    calibration_files: list[Path] = field(default_factory=list)  # `dexbench calibrate --out` files named directly
+    published: list[PublishedPaper] | None = None  # None: what dexbench.protocol.published ships
 
 
 @dataclass
@@ -63,18 +66,6 @@ def nav_for(pages: dict[str, str], current: str) -> list[dict[str, str]]:
     return [{"label": k, "href": v, "current": v == current} for k, v in items.items()]  # type: ignore[dict-item]
 
 
-def _published_by_board(boards: list[Leaderboard], rows: list[PublishedRow]) -> dict[str, dict]:
-    out = {}
-    for b in boards:
-        mine = [r for r in rows if r.dataset == b.dataset and r.task == b.task]
-        if not mine:
-            continue
-        names = [c.name for c in b.columns if any(c.name in r.values for r in mine)]
-        names += sorted({k for r in mine for k in r.values} - set(names))
-        out[b.slug] = {"metrics": names, "rows": sorted(mine, key=lambda r: r.method.casefold())}
-    return out
-
-
 def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions | None = None) -> SiteResult:
     opt = options or SiteOptions()
     out = Path(out_dir)
@@ -90,12 +81,8 @@ def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions 
             "Some tasks hold results from several protocol versions: each version has its own table, ranked "
             "separately; rows of different protocol versions are never compared."
         )
-    if opt.published is None:
-        published, why = load_published()
-        if why:
-            notes.append(why)
-    else:
-        published = opt.published
+    published = load_published() if opt.published is None else opt.published
+    published_exports = write_published_exports(published, out)
     datasets = sorted({b.dataset for b in boards})
     # dataset names come from result files: only a plain name is ever used as a path below the workspace
     makers = (
@@ -108,10 +95,10 @@ def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions 
         plots=opt.plots,
     )  # fmt: skip
     scatters, dis_notes = build_scatters(boards, plots=opt.plots)
-    calibration = find_calibration(opt.calibration_roots)
+    calibration = find_calibration(opt.calibration_roots, opt.calibration_files)
     dataset_files = {d: f"dataset-{slugify(d)}.html" for d in datasets}
 
-    pages: dict[str, str] = {"Disentanglement": "disentanglement.html"}
+    pages: dict[str, str] = {"Metrics": "metrics.html", "Disentanglement": "disentanglement.html"}
     for d, f in dataset_files.items():
         pages[f"Dataset: {d}" if len(datasets) > 1 else "Dataset"] = f
     if calibration:
@@ -123,8 +110,8 @@ def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions 
     written = [
         render_page(
             "index.html.j2", out / "index.html", nav=nav_for(pages, "index.html"), prov=prov, boards=boards,
-            published=_published_by_board(boards, published), method_pages=method_links, exports=exports,
-            notes=notes, methods=methods,
+            published=published, published_heading=PUBLISHED_HEADING, published_exports=published_exports,
+            method_pages=method_links, exports=exports, notes=notes, methods=methods,
         )
     ]  # fmt: skip
     for m in methods:
@@ -141,16 +128,25 @@ def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions 
             prov=prov, scatters=scatters, notes=dis_notes,
         )
     )  # fmt: skip
+    written.append(
+        render_page(
+            "metrics.html.j2", out / "metrics.html", nav=nav_for(pages, "metrics.html"), prov=prov,
+            docs=metric_docs(boards),
+        )
+    )  # fmt: skip
     if calibration:
+        face: dict[str, set[str]] = {}
+        for b in boards:
+            for col in b.columns:
+                for k, v in col.provenance.items():
+                    if k.startswith("face."):
+                        face.setdefault(k.removeprefix("face."), set()).add(v)
         written.append(
             render_page(
-                "calibration.html.j2",
-                out / "calibration.html",
-                nav=nav_for(pages, "calibration.html"),
-                prov=prov,
-                docs=calibration,
+                "calibration.html.j2", out / "calibration.html", nav=nav_for(pages, "calibration.html"), prov=prov,
+                docs=calibration, mismatches={d.path: analyzer_mismatches(d, face) for d in calibration},
             )
-        )
+        )  # fmt: skip
 
     previous = changes_mod.read_snapshot(out)
     snap = changes_mod.snapshot(boards, prov.when)
@@ -167,6 +163,7 @@ def build_site(results: list[Result], out_dir: str | Path, options: SiteOptions 
             prov=prov,
             boards=boards,
             exports=exports,
+            published_exports=published_exports,
         )
     )
     changes_mod.write_snapshot(out, snap)  # last: a failed build never becomes the baseline of the next diff

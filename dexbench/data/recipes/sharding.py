@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dexbench import geometry
-from dexbench.data.clip_pipeline import ClipRejected, PipelineConfig, process_clip
+from dexbench.data.clip_pipeline import LANDMARK_INITS, ClipRejected, PipelineConfig, process_clip
 from dexbench.data.quarantine import Rejected, summarize, write_quarantine
 from dexbench.data.recipes.base import ClipSource, VideoRecipe
 from dexbench.io import shards as shard_io
@@ -63,6 +63,7 @@ def shard_metadata(dataset: str, cfg: PipelineConfig, analyzer: Any) -> dict[str
         "jpeg_quality": cfg.jpeg_quality,
         "crop_size": cfg.crop_size,
         "pipeline": cfg.to_dict(),
+        "landmark_init": LANDMARK_INITS[cfg.landmark_init],
     }
 
 

@@ -8,6 +8,7 @@ Follows diffusers' pipeline conventions (a DiffusionPipeline with registered com
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from diffusers import DDIMScheduler, DiffusionPipeline
 
 from dexbench.model.diffusion.model import DexDiffusion
@@ -15,6 +16,11 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.motion.augment import mask_eyes_mouth
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.pose import Pose
+
+
+def pixels_to_latent(images: torch.Tensor, patch: int) -> torch.Tensor:
+    """Pixel-space "latent": space-to-depth patches (exactly inverted by pixel_shuffle in `from_latent`)."""
+    return F.pixel_unshuffle(images, patch) if patch > 1 else images
 
 
 class DexPortraitPipeline(DiffusionPipeline):
@@ -33,12 +39,13 @@ class DexPortraitPipeline(DiffusionPipeline):
 
     def to_latent(self, images: torch.Tensor) -> torch.Tensor:
         if self.vae is None:
-            return images
+            return pixels_to_latent(images, self.model.cfg.patch)
         return self.vae.encode(images).latent_dist.mean * self.vae.config.scaling_factor
 
     def from_latent(self, latents: torch.Tensor) -> torch.Tensor:
         if self.vae is None:
-            return latents.clamp(-1, 1)
+            p = self.model.cfg.patch
+            return (F.pixel_shuffle(latents, p) if p > 1 else latents).clamp(-1, 1)
         return self.vae.decode(latents / self.vae.config.scaling_factor).sample.clamp(-1, 1)
 
     @torch.no_grad()

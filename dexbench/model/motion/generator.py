@@ -6,12 +6,13 @@ import itertools
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from dexbench.model.config import MotionConfig
 from dexbench.model.motion.blocks import ResBlock3d, StyledBlock
 from dexbench.model.motion.encoders import AppearanceEncoder, ExpressionEncoder, PoseEncoder
 from dexbench.model.pose import Pose
-from dexbench.model.warp import warp_volume
+from dexbench.model.warp import warp_image, warp_volume
 
 
 class Decoder(nn.Module):
@@ -28,12 +29,17 @@ class Decoder(nn.Module):
         self.stages = nn.ModuleList([StyledBlock(c[0], c[0], style, upsample=False)])
         for cin, cout in itertools.pairwise(c):
             self.stages.append(StyledBlock(cin, cout, style, upsample=True))
+        self.skip = nn.Conv2d(c[-1] + 3, c[-1], 3, padding=1) if cfg.image_skip else None
         self.to_rgb = nn.Conv2d(c[-1], 3, 1)
 
-    def forward(self, flat: torch.Tensor, feat: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, flat: torch.Tensor, feat: torch.Tensor, style: torch.Tensor, warped_image: torch.Tensor | None = None
+    ) -> torch.Tensor:
         h = self.inp(torch.cat([flat, feat], dim=1))
         for stage in self.stages:
             h = stage(h, style)
+        if self.skip is not None:
+            h = h + F.leaky_relu(self.skip(torch.cat([h, warped_image], dim=1)), 0.2)
         return torch.tanh(self.to_rgb(h))
 
 
@@ -52,6 +58,8 @@ class MotionGenerator(nn.Module):
         self.fuse = ResBlock3d(2 * cfg.volume_channels, cfg.volume_channels)
         feat_channels = self.appearance_encoder.lift.in_channels
         self.decoder = Decoder(cfg, feat_channels)
+        # auxiliary read-out of the annotated expression parameters (training only; see loss.expression_prior)
+        self.expression_head = nn.Linear(cfg.expression_dim, cfg.expression_targets) if cfg.expression_targets else None
 
     def render(
         self, source: torch.Tensor, source_pose: Pose, driving_pose: Pose, expression: torch.Tensor
@@ -60,24 +68,28 @@ class MotionGenerator(nn.Module):
         vol, app, feat = self.appearance_encoder(source)
         if len(driving_pose) != len(vol):  # one source, many driving frames
             n = len(driving_pose) // len(vol)
-            vol, app, feat = (x.repeat_interleave(n, dim=0) for x in (vol, app, feat))
+            vol, app, feat, source = (x.repeat_interleave(n, dim=0) for x in (vol, app, feat, source))
             source_pose = source_pose.repeat_interleave(n)
         warped = warp_volume(vol, source_pose, driving_pose)
         fused = self.fuse(torch.cat([vol, warped], dim=1))
         b, c, d, h, w = fused.shape
-        return self.decoder(fused.reshape(b, c * d, h, w), feat, torch.cat([app, expression], dim=1))
+        image = warp_image(source, source_pose, driving_pose) if self.cfg.image_skip else None
+        return self.decoder(fused.reshape(b, c * d, h, w), feat, torch.cat([app, expression], dim=1), image)
 
     def forward(
         self, source: torch.Tensor, pose_input: torch.Tensor, expression_input: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
         """Training pass (through DDP when wrapped): pose_input = [source; driving] views, B each.
 
-        Returns the prediction and both poses as plain tensors: (pred, R_s, t_s, s_s, R_d, t_d, s_d).
+        Returns the prediction, both poses as plain tensors, the expression code and the auxiliary head's read-out
+        of it (inside forward so that DDP sees every parameter used; (B, 0) without a head):
+        (pred, R_s, t_s, s_s, R_d, t_d, s_d, z_d, expression_readout).
         """
         b = source.shape[0]
         poses = self.pose_encoder(pose_input)
         pose_s, pose_d = poses.index(slice(0, b)), poses.index(slice(b, 2 * b))
-        pred = self.render(source, pose_s, pose_d, self.expression_encoder(expression_input))
+        code = self.expression_encoder(expression_input)
+        pred = self.render(source, pose_s, pose_d, code)
         return (
             pred,
             pose_s.rotation,
@@ -86,4 +98,6 @@ class MotionGenerator(nn.Module):
             pose_d.rotation,
             pose_d.translation,
             pose_d.scale,
+            code,
+            self.expression_head(code) if self.expression_head is not None else code[:, :0],
         )

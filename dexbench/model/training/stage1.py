@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
-from dexbench.model.motion.augment import face_mask, mask_eyes_mouth, repose
+from dexbench.model.motion.augment import EYES, MOUTH, face_mask, mask_eyes_mouth, region_mask, repose
 from dexbench.model.motion.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.pose import Pose
@@ -65,8 +66,10 @@ class Stage1:
         if aug.mask_eyes_mouth:
             pose_in = mask_eyes_mouth(pose_in, torch.cat([lm_s, lm_d]))
         expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd = self.G(src, pose_in, expr_in)
+        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in)
         return {
+            "code": code,
+            "readout": readout,
             "pred": pred,
             "target": drv,
             "pose_s": Pose(rs, ts, ss),
@@ -83,6 +86,19 @@ class Stage1:
         err = (pred - target).abs()
         mask = face_mask(out["lm_d"], pred.shape[-1])
         losses = {"l1": err.mean(), "face_l1": (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)}
+        if lc.expression_l1 > 0:
+            # eyes and mouth of the driver: a few percent of the pixels, yet all the expression signal there is
+            emask = region_mask(out["lm_d"], pred.shape[-1], [EYES[:6], EYES[6:], MOUTH])
+            losses["expression_l1"] = (err * emask).sum() / (3 * emask.sum()).clamp(min=1.0)
+        if lc.expression_prior > 0:
+            target_expr = batch["driving_expression"][:, 0].to(dev)
+            if out["readout"].shape[1] != target_expr.shape[1]:
+                raise DexbenchError(
+                    f"loss.expression_prior: the shards annotate {target_expr.shape[1]} expression parameters but "
+                    f"motion.expression_targets is {out['readout'].shape[1]}",
+                    "set motion.expression_targets to the annotation's length (or loss.expression_prior to 0)",
+                )
+            losses["expression_prior"] = ((out["readout"] - target_expr) ** 2).sum(1).mean()
         gt = Pose(*(batch[f"driving_{k}"][:, 0].to(dev) for k in ("rotation", "translation", "scale")))
         gs = Pose(*(batch[f"source_{k}"].to(dev) for k in ("rotation", "translation", "scale")))
         losses["pose_prior"] = 0.5 * (pose_prior_loss(out["pose_d"], gt) + pose_prior_loss(out["pose_s"], gs))
@@ -98,6 +114,8 @@ class Stage1:
             "l1": lc.l1,
             "face_l1": lc.face_l1,
             "pose_prior": lc.pose_prior,
+            "expression_l1": lc.expression_l1,
+            "expression_prior": lc.expression_prior,
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,

@@ -13,7 +13,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
 from dexbench.model.diffusion.model import DexDiffusion
-from dexbench.model.diffusion.pipeline import DexPortraitPipeline
+from dexbench.model.diffusion.pipeline import DexPortraitPipeline, pixels_to_latent
 from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.motion.augment import mask_eyes_mouth
 from dexbench.model.motion.generator import MotionGenerator
@@ -47,8 +47,11 @@ def load_vae(cfg: ModelConfig):
 
 
 def build_diffusion(cfg: ModelConfig) -> DexDiffusion:
-    latent_channels = 3 if cfg.diffusion.latent == "pixels" else 4
-    size = cfg.motion.image_size if cfg.diffusion.latent == "pixels" else cfg.motion.image_size // 8
+    p = cfg.diffusion.patch
+    if cfg.diffusion.latent == "pixels" and (p < 1 or cfg.motion.image_size % p):
+        raise DexbenchError(f"diffusion.patch {p} must be >= 1 and divide motion.image_size {cfg.motion.image_size}")
+    latent_channels = 3 * p * p if cfg.diffusion.latent == "pixels" else 4
+    size = cfg.motion.image_size // p if cfg.diffusion.latent == "pixels" else cfg.motion.image_size // 8
     model = DexDiffusion(cfg.diffusion, cfg.motion.expression_dim, latent_channels, size)
     if cfg.diffusion.pretrained:  # SD-format UNet weights where shapes agree (the denoiser's conv_in is wider)
         from diffusers import UNet2DConditionModel
@@ -109,7 +112,7 @@ class Stage2:
 
     def _latent(self, images: torch.Tensor) -> torch.Tensor:
         if self.vae is None:
-            return images
+            return pixels_to_latent(images, self.cfg.diffusion.patch)
         return self.vae.encode(images).latent_dist.mean * self.vae.config.scaling_factor
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:

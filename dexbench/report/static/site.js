@@ -29,7 +29,7 @@
       return c !== 0 ? c : Number(a.getAttribute("data-order")) - Number(b.getAttribute("data-order"));
     });
     rows.forEach(function (r) { body.appendChild(r); });
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
+    Array.prototype.forEach.call(th.parentNode.cells, function (h) {
       if (h.hasAttribute("aria-sort")) { h.setAttribute("aria-sort", "none"); }
     });
     th.setAttribute("aria-sort", dir);
