@@ -33,6 +33,7 @@ TINY_TEST = {
         "pose_volume_depth": 2,
         "temporal_heads": 2,
         "train_timesteps": 100,
+        "prediction_type": "sample",
     },
     "guidance": {"steps": 4, "expression_free_steps": 1, "blend_steps": 1, "scale": 2.0},
     "stage1": {"steps": 3, "batch_size": 2, "log_every": 1, "sample_every": 3, "checkpoint_every": 2, "threads": 1},

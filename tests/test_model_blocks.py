@@ -195,3 +195,15 @@ def test_expression_head_reads_the_code() -> None:
     assert torch.allclose(readout, g.expression_head(code))
     g0 = MotionGenerator(tiny_config(motion={"expression_targets": 0}).motion)
     assert g0.expression_head is None and g0(img, torch.cat([img, img]), img)[-1].shape == (2, 0)
+
+
+def test_scheduler_follows_the_prediction_type_and_starts_at_pure_noise() -> None:
+    from diffusers import DDIMScheduler
+
+    from dexbench.model.training.stage2 import scheduler_config
+
+    for kind in ("epsilon", "sample"):
+        sched = DDIMScheduler(**scheduler_config(tiny_config(diffusion={"prediction_type": kind})))
+        assert sched.config.prediction_type == kind
+        sched.set_timesteps(4)
+        assert int(sched.timesteps[0]) == 99  # trailing spacing: the first of 4 steps is the last training step

@@ -130,7 +130,9 @@ class DistributionScorer(Scorer):
         frames = "every frame" if k <= 0 else f"{k} frames per clip, evenly spaced (first and last included)"
         p["reduction"] = f"one value over {frames} of the task's clips (set-level: no per-clip values, no bootstrap CI)"
         if name == "fid":
-            p["distance"] = "Fréchet distance in float64 (scipy.linalg.sqrtm), covariances with ddof=1"
+            p["distance"] = (
+                "Fréchet distance in float64 (trace of the root via symmetric eigendecompositions), covariances ddof=1"
+            )
             p["note"] = "FID is biased upward with fewer than ~2048 frames (2048-d features); compare at equal counts"
         else:
             p["kernel"] = "k(x, y) = (x.y / 2048 + 1)^3, unbiased MMD^2"

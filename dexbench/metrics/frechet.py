@@ -11,27 +11,35 @@ import numpy as np
 from scipy import linalg
 
 
+def _trace_sqrt_product(s1: np.ndarray, s2: np.ndarray) -> float:
+    """tr((S1 S2)^(1/2)) for symmetric PSD S1, S2, through two symmetric eigendecompositions.
+
+    S1 S2 is similar to S1^(1/2) S2 S1^(1/2), which is symmetric PSD, so the trace of the root is the sum of the
+    square roots of that matrix's eigenvalues. This is exact up to round-off, needs no complex arithmetic, and at
+    d = 2048 takes seconds where a general matrix square root (scipy.linalg.sqrtm) takes minutes on a CPU.
+    """
+    w, v = linalg.eigh(s1)
+    root1 = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    inner = root1 @ s2 @ root1
+    lam = linalg.eigvalsh((inner + inner.T) / 2.0)
+    return float(np.sqrt(np.clip(lam, 0.0, None)).sum())
+
+
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), float64.
 
-    When S1 S2 is (near) singular, as it is with fewer samples than feature dimensions, the square root is taken of
-    the product of slightly regularised covariances (eps = 1e-6 on the diagonal), the usual remedy.
+    Covariances are symmetrised and their round-off negative eigenvalues clipped at zero, so (near) singular
+    statistics, as with fewer samples than feature dimensions, need no regularisation.
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape:
         raise ValueError(f"feature statistics differ in shape: {mu1.shape}/{s1.shape} vs {mu2.shape}/{s2.shape}")
+    if not (np.isfinite(s1).all() and np.isfinite(s2).all() and np.isfinite(mu1).all() and np.isfinite(mu2).all()):
+        raise ValueError("feature statistics contain NaN or infinity")
     diff = mu1 - mu2
-    root = linalg.sqrtm(s1 @ s2)
-    if not np.isfinite(root).all():
-        eps = np.eye(len(s1)) * 1e-6
-        root = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    if np.iscomplexobj(root):
-        # tiny imaginary parts are round-off; large ones mean the statistics are broken
-        if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):
-            raise ValueError(f"imaginary component {np.max(np.abs(root.imag)):.3g} in the covariance square root")
-        root = root.real
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(root))
+    s1, s2 = (s1 + s1.T) / 2.0, (s2 + s2.T) / 2.0
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2))
 
 
 def fid_from_stats(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:

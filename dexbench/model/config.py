@@ -82,6 +82,9 @@ class DiffusionConfig:
     pose_volume_depth: int = 4  # depth of the reshaped reference feature warped by the pose (paper: h / 2)
     temporal_heads: int = 2
     train_timesteps: int = 1000
+    # what the denoiser predicts: epsilon (SD 1.5) or sample (x0). An under-trained epsilon model with few DDIM
+    # steps amplifies its error by 1/sqrt(alpha_bar) (~14x at t = 999): tiny predicts x0
+    prediction_type: str = "epsilon"
     drop_expression: float = 0.1  # condition dropout, so e(c without expression) and e(0) are trained
     drop_all: float = 0.05
 

@@ -56,14 +56,17 @@ def evaluate(config: str, runs: str, shards: str, every: int = 4, max_pairs: int
     size = cfg.motion.image_size
     reader = ShardReader(shards)
     native = int(reader.clips["width"].iloc[0])
-    codes, poses = {}, {}
+    codes, poses, heads = {}, {}, {}
     for split in ("train", "test"):
         _, imgs, anns = _frames(reader, split, every, size)
         x = torch.cat(imgs)
         lm = torch.from_numpy(np.concatenate([a.landmarks for a in anns]).astype(np.float32) * size / native)
         p = motion.pose_encoder(mask_eyes_mouth(x, lm))
+        z = motion.expression_encoder(x)
+        if motion.expression_head is not None:  # the auxiliary read-out trained by loss.expression_prior
+            heads[split] = motion.expression_head(z).numpy()
         codes[split] = (
-            motion.expression_encoder(x).numpy(),
+            z.numpy(),
             np.concatenate([a.expression for a in anns]),
             np.stack([np.concatenate([getattr(a, k) for a in anns]) for k in ("yaw", "pitch", "roll")], 1),
         )
@@ -91,6 +94,8 @@ def evaluate(config: str, runs: str, shards: str, every: int = 4, max_pairs: int
             "little pose information in the expression code",
         },
     }
+    if heads:
+        out["linear_probe_test_r2"]["expression_from_trained_head"] = _r2(heads["test"], e_te)
     out["transfer"] = _transfer(cfg, motion, reader, shards, expr_probe, max_pairs, config, runs)
     return out
 

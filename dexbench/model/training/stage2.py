@@ -26,7 +26,9 @@ def scheduler_config(cfg: ModelConfig) -> dict[str, Any]:
         "beta_schedule": "scaled_linear",
         "beta_start": 0.00085,
         "beta_end": 0.012,
-        "prediction_type": "epsilon",
+        "prediction_type": cfg.diffusion.prediction_type,
+        # few inference steps: start at the last training timestep (pure noise), not at T - T/steps
+        "timestep_spacing": "trailing",
         "clip_sample": False,
     }
 
@@ -140,7 +142,8 @@ class Stage2:
         pred = self.model(
             noisy, ts, ref_index, pose_s, pose_d, z_d, expr_on, pose_on, num_frames=t_frames, reference=ref
         )
-        loss = F.mse_loss(pred.float(), noise.float())
+        target = x0 if self.cfg.diffusion.prediction_type == "sample" else noise
+        loss = F.mse_loss(pred.float(), target.float())
         self.opt.zero_grad(set_to_none=True)
         self.accelerator.backward(loss)
         self.opt.step()
