@@ -48,4 +48,5 @@ bench: $(STAMP)
 	@for b in bench/*.py; do echo "# $$b"; $(BIN)/python $$b; done
 
 clean-demo:
-	rm -rf datasets/synthheads/raw datasets/synthheads/shards protocol submissions metrics/synthheads reports/index.html dvc.lock
+	rm -rf datasets/synthheads/raw datasets/synthheads/shards protocol submissions metrics/synthheads \
+	  metrics/calibration reference_model/runs reports/*.html reports/exports reports/leaderboard.json dvc.lock
