@@ -172,7 +172,8 @@ def suite(root: Path, method: str, metrics: list[str] | None, cache: Path | None
     from dexbench.protocol.pairs import PairLoader
 
     paths = dataset_paths("synthheads", root)
-    cfg = EvalConfig(cache_dir=cache, weights={"lpips-alex-backbone": str(backbone)})
+    # every frame into FID, as the pytorch-fid-style baseline does: equal inputs, so equal numbers are expected
+    cfg = EvalConfig(cache_dir=cache, weights={"lpips-alex-backbone": str(backbone)}, fid_frames_per_clip=0)
     t0 = time.perf_counter()
     s = evaluate_submission(
         root / "submissions" / method, [_manifest(root)], PairLoader(paths.shards, paths.raw),
@@ -196,7 +197,8 @@ def child_memory(root: Path, k: int, backbone: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         evaluate_submission(
             root / "submissions" / "static", [m], PairLoader(paths.shards, paths.raw), tmp, metric_names=None,
-            n_resamples=50, config=EvalConfig(cache_dir=None, weights={"lpips-alex-backbone": str(backbone)}),
+            n_resamples=50,
+            config=EvalConfig(cache_dir=None, weights={"lpips-alex-backbone": str(backbone)}, fid_frames_per_clip=0),
         )  # fmt: skip
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
