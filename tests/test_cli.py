@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import dexbench as run_dexbench
 from conftest import Workspace
 
 
 def dexbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dexbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"DEXBENCH_QUIET": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
-    )
+    return run_dexbench(*args, cwd=cwd, timeout=120)
 
 
 def test_help_lists_every_stage(tmp_path: Path) -> None:

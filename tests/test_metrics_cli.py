@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import dexbench
 from conftest import Workspace
-
-
-def dexbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dexbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"DEXBENCH_QUIET": "1", "PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(cwd)},
-    )
 
 
 @pytest.fixture(scope="module")
