@@ -110,6 +110,33 @@ def test_real_inception_torchscript_features() -> None:
     assert not np.allclose(a[0], a[1])
 
 
+def test_onnxruntime_inception_matches_torch_on_the_same_frames(tmp_path: Path, monkeypatch) -> None:
+    from dexbench.metrics.frechet import fid_from_stats
+    from dexbench.metrics.inception import InceptionFeatures
+
+    monkeypatch.setenv("DEXBENCH_ONNX_CACHE", str(tmp_path / "onnx"))
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (6, 64, 64, 3), dtype=np.uint8)
+    ort = InceptionFeatures("inception-fid-ts", batch_size=4)
+    ref = InceptionFeatures("inception-fid-ts", batch_size=4, runtime="torch")
+    assert "onnxruntime" in ort.provenance()["runtime"] and "torch" in ref.provenance()["runtime"]
+    a, b = ort(frames), ref(frames)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-4 * float(np.abs(b).max()))
+    # FID of two halves, computed on either runtime's features, agrees far below any reported digit
+    fa = fid_from_stats(
+        a[:3].mean(0), np.cov(a[:3].T.astype(np.float64)), a[3:].mean(0), np.cov(a[3:].T.astype(np.float64))
+    )
+    fb = fid_from_stats(
+        b[:3].mean(0), np.cov(b[:3].T.astype(np.float64)), b[3:].mean(0), np.cov(b[3:].T.astype(np.float64))
+    )
+    assert abs(fa - fb) <= 1e-4 * fb
+    # an exported graph damaged on disk is exported again, not trusted
+    exported = ort.onnx.path
+    exported.write_bytes(exported.read_bytes()[:1000])
+    again = InceptionFeatures("inception-fid-ts", batch_size=4)
+    np.testing.assert_array_equal(again(frames), a)
+
+
 def test_pytorch_fid_inception_is_unavailable_without_its_file(tmp_path: Path, monkeypatch) -> None:
     from dexbench.metrics.inception import InceptionFeatures
     from dexbench.nets.registry import WeightsUnavailable

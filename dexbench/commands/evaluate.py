@@ -35,6 +35,9 @@ def evaluate(
     fid_net: Annotated[
         str, typer.Option(help="Inception for FID/KID: inception-fid-ts or inception-pytorch-fid.")
     ] = "inception-fid-ts",
+    runtime: Annotated[
+        str, typer.Option(help="Where Inception runs: onnxruntime (same weights, faster on CPU) or torch.")
+    ] = "onnxruntime",
     batch_size: Annotated[int, typer.Option(help="Frames per network batch.")] = 32,
     fid_frames_per_clip: Annotated[
         int, typer.Option(help="Frames per clip that FID/KID see, evenly spaced; 0 = every frame.")
@@ -45,7 +48,7 @@ def evaluate(
     from dexbench.data.layout import dataset_paths
     from dexbench.metrics.cache import default_cache_dir
     from dexbench.metrics.evaluate import evaluate_submission
-    from dexbench.metrics.inception import INCEPTION_NETS
+    from dexbench.metrics.inception import INCEPTION_NETS, RUNTIMES
     from dexbench.metrics.registry import all_metrics, get_metric
     from dexbench.metrics.scorer import EvalConfig
     from dexbench.nets.registry import get_net
@@ -64,6 +67,8 @@ def evaluate(
         get_metric(n)
     if fid_net not in INCEPTION_NETS:
         raise DexbenchError(f"--fid-net {fid_net!r} is not one of {', '.join(INCEPTION_NETS)}")
+    if runtime not in RUNTIMES:
+        raise DexbenchError(f"--runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
     if fid_frames_per_clip < 0:
         raise DexbenchError("--fid-frames-per-clip must be 0 (every frame) or more")
     if batch_size < 1:
@@ -82,6 +87,7 @@ def evaluate(
         seed=seed,
         fid_net=fid_net,
         fid_frames_per_clip=fid_frames_per_clip,
+        runtime=runtime,
     )
     paths = dataset_paths(dataset, root)
     manifests = [load_task_manifest(paths.protocol, dataset, t.name) for t in resolve_tasks(tasks)]

@@ -67,7 +67,9 @@ class DistributionScorer(Scorer):
 
         net = ctx.config.fid_net
         try:
-            self.features = InceptionFeatures(net, ctx.explicit(net), batch_size=ctx.config.batch_size)
+            self.features = InceptionFeatures(
+                net, ctx.explicit(net), batch_size=ctx.config.batch_size, runtime=ctx.config.runtime
+            )
         except WeightsUnavailable as exc:
             raise MetricUnavailable(exc.reason) from exc
         self._counts: dict[str, str] = {}
@@ -91,6 +93,7 @@ class DistributionScorer(Scorer):
             lambda fr: {"feats": f(fr[frame_sample(len(fr), k)])},
             net=f.net,
             frames_per_clip=str(k),
+            runtime=self.ctx.config.runtime,
         )["feats"]
 
     def score(self, sample: Sample) -> dict[str, float]:

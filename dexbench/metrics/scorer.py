@@ -46,6 +46,8 @@ class EvalConfig:
     face_detect_every: int = 1
     face_landmarker: str = "dlib68+iris"  # the analyzer `dexbench calibrate` measures (FaceAnalyzer default)
     fid_net: str = "inception-fid-ts"  # or "inception-pytorch-fid"
+    # where Inception runs: "onnxruntime" (the same weights exported once; several times faster on CPU) or "torch"
+    runtime: str = "onnxruntime"
     # Inception at 299 px dominates CPU evaluation time; FID/KID see this many frames per clip, spread evenly
     # (first and last included). 0 = every frame. Recorded in the provenance of both metrics.
     fid_frames_per_clip: int = 8
