@@ -18,8 +18,11 @@ from dexbench.metrics.scorer import EvalContext, MetricUnavailable, Sample, Scor
 from dexbench.nets.registry import ResolvedWeights, WeightsUnavailable, resolve_weights
 
 VERSION = "1"
-# torchvision AlexNet `features` indices held by each of lpips' five slices
-_SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12))
+# torchvision `features` indices held by each of lpips' five slices, per backbone
+SLICES = {
+    "alex": ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12)),
+    "vgg": ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30)),
+}
 
 LPIPS_SPEC = register(
     MetricSpec(
@@ -36,8 +39,8 @@ LPIPS_SPEC = register(
 )
 
 
-def _backbone_state(path: str) -> dict:
-    """torchvision AlexNet state dict -> the keys of lpips' `alexnet` slices (features.i.* -> slice_k.i.*)."""
+def backbone_state(path: str, net: str = "alex") -> dict:
+    """torchvision AlexNet/VGG16 state dict -> the keys of lpips' slices (features.i.* -> slice_k.i.*)."""
     import torch
 
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -47,7 +50,9 @@ def _backbone_state(path: str) -> dict:
         if parts[0] != "features":
             continue  # the classifier is not used by LPIPS
         idx = int(parts[1])
-        k = next(s for s, (lo, hi) in enumerate(_SLICES, start=1) if lo <= idx < hi)
+        k = next((s for s, (lo, hi) in enumerate(SLICES[net], start=1) if lo <= idx < hi), None)
+        if k is None:
+            continue  # VGG16's last pooling layer follows lpips' fifth slice
         mapped[f"slice{k}.{idx}.{'.'.join(parts[2:])}"] = value
     return mapped
 
@@ -69,7 +74,7 @@ class LpipsNet:
                 model_path=str(self.linear.path),
                 verbose=False,
             ).eval()
-        missing, unexpected = self.model.net.load_state_dict(_backbone_state(str(self.backbone.path)), strict=True)
+        missing, unexpected = self.model.net.load_state_dict(backbone_state(str(self.backbone.path)), strict=True)
         assert not missing and not unexpected
         self._torch = torch
 

@@ -1,35 +1,37 @@
 """The perceptual loss of the paper (LPIPS on VGG16), only when its weights are really present.
 
-The LPIPS linear heads ship with the `lpips` package, but the VGG16 backbone (torchvision's
-`vgg16-397923af.pth`) does not, and nothing is downloaded at run time: a config asking for a perceptual loss
-without the file gets a clear error instead of a silently different network.
+The LPIPS linear heads ship with the `lpips` package (`lpips-vgg-linear`), but the VGG16 backbone (torchvision's
+`vgg16-397923af.pth`, `lpips-vgg-backbone`) does not. Both resolve through the weights registry (explicit path ->
+DEXBENCH_WEIGHTS -> package -> torch cache) and nothing is downloaded: the module is built with a random trunk and
+the resolved file loaded into it, so a config asking for a perceptual loss without the file gets a clear error
+instead of a download or a silently different network.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import warnings
 
 import torch.nn as nn
 
 from dexbench.errors import DexbenchError
-
-VGG16_FILE = "vgg16-397923af.pth"
-
-
-def _torch_home() -> Path:
-    return Path(os.environ.get("TORCH_HOME", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "torch"))
+from dexbench.nets.registry import WeightsUnavailable, resolve_weights
 
 
-def load_lpips_vgg() -> nn.Module:
-    path = _torch_home() / "hub" / "checkpoints" / VGG16_FILE
-    if not path.is_file():
-        raise DexbenchError(
-            f"the perceptual loss (LPIPS-VGG16) needs torchvision's {VGG16_FILE}, not found at {path}",
-            "place the file there (or set TORCH_HOME), or set loss.perceptual and loss.face_perceptual to 0",
-        )
+def load_lpips_vgg(backbone: str | None = None, linear: str | None = None) -> nn.Module:
     import lpips
 
-    net = lpips.LPIPS(net="vgg", pretrained=True, pnet_rand=False, verbose=False)
+    from dexbench.metrics.lpips_metric import backbone_state
+
+    try:
+        trunk = resolve_weights("lpips-vgg-backbone", backbone)
+        heads = resolve_weights("lpips-vgg-linear", linear)
+    except WeightsUnavailable as exc:
+        raise DexbenchError(f"the perceptual loss (LPIPS-VGG16) is unavailable: {exc.reason}", exc.hint) from exc
+    with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=False`
+        warnings.simplefilter("ignore", UserWarning)
+        net = lpips.LPIPS(
+            net="vgg", version="0.1", pretrained=True, pnet_rand=True, model_path=str(heads.path), verbose=False
+        )
+    net.net.load_state_dict(backbone_state(str(trunk.path), "vgg"), strict=True)
     net.eval().requires_grad_(False)
     return net

@@ -166,6 +166,32 @@ register_net(
 )
 register_net(
     NetSpec(
+        name="lpips-vgg-linear",
+        purpose="LPIPS v0.1 linear heads on VGG16 features (training loss of the reference model)",
+        filename="vgg.pth",
+        sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
+        license="BSD-2-Clause (lpips)",
+        source="shipped in the PyPI package lpips",
+        package="lpips",
+        package_path="weights/v0.1/vgg.pth",
+        how_to_obtain="pip install lpips",
+    )
+)
+register_net(
+    NetSpec(
+        name="lpips-vgg-backbone",
+        purpose="ImageNet VGG16 backbone for the LPIPS-VGG training loss (torchvision)",
+        filename="vgg16-397923af.pth",
+        sha256=None,
+        license="BSD-3-Clause (torchvision)",
+        source="torchvision's ImageNet VGG16 release file (not shipped in any package)",
+        cache_paths=(TORCH_CKPT + "/vgg16-397923af.pth",),
+        how_to_obtain="copy torchvision's vgg16-397923af.pth into $TORCH_HOME/hub/checkpoints "
+        "(or DEXBENCH_WEIGHTS), or set loss.perceptual and loss.face_perceptual to 0",
+    )
+)
+register_net(
+    NetSpec(
         name="arcface-buffalo_l",
         purpose="ArcFace identity embedding, 512-d (insightface buffalo_l recognition model)",
         filename="w600k_r50.onnx",
