@@ -13,8 +13,10 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from dexbench.metrics.frechet import (
     Reservoir,
     RunningGaussian,
+    fid_from_gaussians,
     fid_from_stats,
     frechet_distance,
+    frechet_low_rank,
     kid,
     mmd2_unbiased,
 )
@@ -54,6 +56,32 @@ def test_running_gaussian_equals_batch_statistics() -> None:
         g.update(chunk)
     np.testing.assert_allclose(g.mean, a.mean(0), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(g.cov, np.cov(a, rowvar=False), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.5])
+def test_low_rank_frechet_matches_pytorch_fid_with_fewer_frames_than_dimensions(shift: float) -> None:
+    a, b = _feats(7, n=20, d=64), _feats(8, n=33, d=64, shift=shift)  # singular covariances, as with short tasks
+    ref = calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    ours = frechet_low_rank(a, b)
+    assert abs(ours - ref) <= 1e-6 * max(1.0, abs(ref))
+    assert ours == pytest.approx(frechet_distance(a.mean(0), np.cov(a.T), b.mean(0), np.cov(b.T)), rel=1e-6)
+
+
+def test_running_gaussian_keeps_rows_only_below_the_dimension() -> None:
+    a, b = _feats(9, n=40, d=64), _feats(10, n=30, d=64, shift=0.2)
+    ga, gb = RunningGaussian(64), RunningGaussian(64)
+    for chunk in np.array_split(a, 3):
+        ga.update(chunk)
+    gb.update(b)
+    np.testing.assert_array_equal(ga.rows, a)
+    low = fid_from_gaussians(ga, gb)  # both below d: the low-rank form
+    ga.update(_feats(11, n=30, d=64))  # 70 rows > 64: rows dropped, moments remain
+    assert ga.rows is None and ga.n == 70
+    full = np.concatenate([a, _feats(11, n=30, d=64)])
+    assert fid_from_gaussians(ga, gb) == pytest.approx(
+        fid_from_stats(full.mean(0), np.cov(full.T), b.mean(0), np.cov(b.T)), rel=1e-6
+    )
+    assert low == pytest.approx(fid_from_stats(a.mean(0), np.cov(a.T), b.mean(0), np.cov(b.T)), rel=1e-6)
 
 
 def _mmd2_direct(x: np.ndarray, y: np.ndarray) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dexbench.metrics.frechet import Reservoir, RunningGaussian, fid_from_stats, kid
+from dexbench.metrics.frechet import Reservoir, RunningGaussian, fid_from_gaussians, kid
 from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import EvalContext, MetricUnavailable, Sample, Scorer
 
@@ -109,7 +109,7 @@ class DistributionScorer(Scorer):
     def finish_task(self) -> dict[str, float]:
         if self.out_stats.n < 2 or self.ref_stats.n < 2:
             raise MetricUnavailable("fewer than two frames on one side")
-        fid = fid_from_stats(self.out_stats.mean, self.out_stats.cov, self.ref_stats.mean, self.ref_stats.cov)
+        fid = fid_from_gaussians(self.out_stats, self.ref_stats)
         kid_mean, kid_std, size = kid(
             self.out_pool.sample,
             self.ref_pool.sample,
@@ -134,7 +134,9 @@ class DistributionScorer(Scorer):
         p["reduction"] = f"one value over {frames} of the task's clips (set-level: no per-clip values, no bootstrap CI)"
         if name == "fid":
             p["distance"] = (
-                "Fréchet distance in float64 (trace of the root via symmetric eigendecompositions), covariances ddof=1"
+                "Fréchet distance in float64, covariances ddof=1; trace of the root from the singular values of the "
+                "centred cross-product when both sides have fewer frames than dimensions (exact), else from "
+                "symmetric eigendecompositions"
             )
             p["note"] = "FID is biased upward with fewer than ~2048 frames (2048-d features); compare at equal counts"
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dexbench.metrics.frechet import RunningGaussian, fid_from_stats
+from dexbench.metrics.frechet import RunningGaussian, fid_from_gaussians
 from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import EvalContext, MetricUnavailable, Sample, Scorer
 from dexbench.nets.registry import ResolvedWeights, WeightsUnavailable, resolve_weights
@@ -101,7 +101,7 @@ class FvdScorer(Scorer):
         }
         if n < MIN_VIDEOS:
             self._counts["warning"] = f"only {n} videos: FVD needs >= {MIN_VIDEOS} videos per side to mean much"
-        return {"fvd": fid_from_stats(a.mean, a.cov, b.mean, b.cov)}
+        return {"fvd": fid_from_gaussians(a, b)}
 
     def provenance(self, name: str) -> dict[str, str]:
         return {
