@@ -46,8 +46,8 @@ def test_expression_sweep_meets_targets() -> None:
     # 4 identities outside every split x 24 controlled renders, all 5 parameters independent and uniform in [0, 1],
     # random pose; Spearman pooled over identities. The descriptor on true landmarks ranks every parameter; through
     # the default landmarker (dlib 68 + per-eye iris refinement) jaw_open and both blinks meet the target. Smile and
-    # brow raise do not yet (dlib follows lip corners and brows only weakly on SynthHeads): asserted as floors that
-    # catch a regression, not as the target.
+    # brow raise do not reliably yet (generator v3 + landmark-expr-v2 read ~0.78 / ~0.65 on these 96 renders, ~0.75 /
+    # ~0.83 on the demo's test identities): asserted as floors that catch a regression, not as the target.
     analyzer = FaceAnalyzer()
     ids = [sample_identity(60000 + k) for k in range(4)]
     truth, est, on_truth = expression_sweep(ids, analyzer, 128, frames=24, seed=1)
@@ -57,7 +57,7 @@ def test_expression_sweep_meets_targets() -> None:
     assert all(m["signed_rho"] >= SPEARMAN_TARGET for m in tab_truth["mapping"].values()), tab_truth["mapping"]
     for name in ("jaw_open", "blink_left", "blink_right"):
         assert tab["mapping"][name]["signed_rho"] >= SPEARMAN_TARGET, (name, tab["mapping"][name])
-    assert tab["mapping"]["smile"]["signed_rho"] >= 0.3 and tab["mapping"]["brow_raise"]["signed_rho"] >= 0.2
+    assert tab["mapping"]["smile"]["signed_rho"] >= 0.6 and tab["mapping"]["brow_raise"]["signed_rho"] >= 0.5
     # Independent eyes: a blink of one eye barely moves the other eye's entry.
     m = tab["spearman_matrix"]
     assert abs(m["blink_left"]["eye_open_right"]) < 0.3 and abs(m["blink_right"]["eye_open_left"]) < 0.3

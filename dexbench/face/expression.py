@@ -1,4 +1,4 @@
-"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v1").
+"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v2").
 
 Each frame's 68 landmarks are taken back into the head frame with the fitted weak-perspective pose: a landmark at
 normalised image position uv gets head-frame coordinates R^T [(uv - t) / scale, z], where z is the depth the mean
@@ -9,7 +9,10 @@ as a wide smile):
 
 - mouth_open: inner-lip gap (66 - 62, vertical);
 - mouth_width: lip-corner distance (48 - 54);
-- lip_corner_lift: how far the lip corners sit above the upper inner lip centre (62) - a smile lifts them;
+- lip_corner_lift: how far the lip corners (48, 54) sit above the mouth's rest line, the upper inner lip centre (62)
+  moved a fifth of the inner-lip gap towards the lower one (66). A smile lifts the corners; an opening jaw pulls them
+  down by about a fifth of the lower lip's drop (the commissures hang on the upper lip, which stays with the skull),
+  so measuring from 62 alone (v1) read every open mouth as a frown;
 - eye_open_right / eye_open_left: lid gap (mean of 37-41 and 38-40 / 43-47 and 44-46), subject's right / left;
 - brow_height_right / brow_height_left / brow_height: brow points (17-21 / 22-26) above their eye's corner line.
 
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-EXPRESSION_SPACE = "landmark-expr-v1"
+EXPRESSION_SPACE = "landmark-expr-v2"
+# Fraction of the inner-lip gap by which relaxed lip corners follow an opening jaw (see lip_corner_lift).
+CORNER_JAW_FOLLOW = 0.2
 EXPRESSION_NAMES: tuple[str, ...] = (
     "mouth_open",
     "mouth_width",
@@ -50,7 +55,7 @@ def describe(head: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarra
     iod = np.where(iod > 1e-9, iod, np.nan)
     mouth_open = y[:, 66] - y[:, 62]
     mouth_width = np.hypot(x[:, 54] - x[:, 48], y[:, 54] - y[:, 48])
-    corner_lift = y[:, 62] - 0.5 * (y[:, 48] + y[:, 54])
+    corner_lift = y[:, 62] + CORNER_JAW_FOLLOW * (y[:, 66] - y[:, 62]) - 0.5 * (y[:, 48] + y[:, 54])
     eye_r = 0.5 * ((y[:, 41] - y[:, 37]) + (y[:, 40] - y[:, 38]))
     eye_l = 0.5 * ((y[:, 47] - y[:, 43]) + (y[:, 46] - y[:, 44]))
     line_r = 0.5 * (y[:, 36] + y[:, 39])

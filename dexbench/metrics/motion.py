@@ -22,17 +22,21 @@ from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import MetricUnavailable, Sample, Scorer
 
 VERSION = "1"
+# AED follows the expression descriptor (dexbench.face.expression.EXPRESSION_SPACE): v2 = landmark-expr-v2.
+AED_VERSION = "2"
 AKD_RESOLUTION = 256
 
 
-def _spec(name: str, unit: str, description: str, rng: tuple[float, float] = (0.0, float("inf"))) -> MetricSpec:
+def _spec(
+    name: str, unit: str, description: str, rng: tuple[float, float] = (0.0, float("inf")), version: str = VERSION
+) -> MetricSpec:
     return register(
         MetricSpec(
             name=name,
             higher_is_better=False,
             value_range=rng,
             needs=frozenset({"reference"}),
-            version=VERSION,
+            version=version,
             unit=unit,
             description=description,
             family="motion",
@@ -45,7 +49,7 @@ _spec("akd", "px@256", "Average keypoint distance: 68 landmarks, pixels at 256x2
 _spec("apd", "deg", "Average pose distance: mean |error| of yaw, pitch, roll.", (0.0, 180.0))
 _spec("apd_translation", "", "Head translation error, normalised image units (image spans [-1, 1]).")
 _spec("apd_scale", "", "Head scale error relative to the reference scale.")
-_spec("aed", "", "Average expression distance: Euclidean, pose-normalised expression descriptor.")
+_spec("aed", "", "Average expression distance: Euclidean, pose-normalised expression descriptor.", version=AED_VERSION)
 
 
 def reference_role(sample: Sample, factor: str) -> str | None:

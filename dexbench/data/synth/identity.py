@@ -131,7 +131,13 @@ def sample_identity(seed: int) -> Identity:
     u = rng.uniform
     skin = _jitter(rng, _pick(rng, SKIN_PALETTE), 0.04)
     hair = _jitter(rng, _pick(rng, HAIR_PALETTE), 0.08)
-    brow = tuple(float(c) for c in np.clip(np.asarray(hair) * 0.7 + 0.02, 0, 1))
+    # Brows are darker than the scalp hair (denser, coarser hairs seen end-on), and never fade into the skin: even
+    # fair brows keep about half the skin's brightness, which is what makes them trackable in real photos too.
+    brow_c = np.asarray(hair) * 0.55 + 0.02
+    ceiling = 0.5 * float(np.mean(skin))
+    if float(np.mean(brow_c)) > ceiling:
+        brow_c = brow_c * (ceiling / float(np.mean(brow_c)))
+    brow = tuple(float(c) for c in np.clip(brow_c, 0, 1))
     # Lips: a darker, redder version of the skin so contrast scales with the tone.
     lip = np.clip(np.asarray(skin) * np.array([0.80, 0.52, 0.55]) + np.array([0.05, 0.0, 0.02]), 0, 1)
     bg_hue = rng.uniform(0.0, 1.0, 3)

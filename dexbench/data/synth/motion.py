@@ -165,14 +165,16 @@ def sample_motion(seed: int, n_frames: int, fps: float = 25.0) -> MotionTrack:
     expr = np.zeros((n, NUM_EXPRESSIONS))
     expr[:, JAW_OPEN] = _speech(rng, n, fps)
     expr[:, BLINK_LEFT], expr[:, BLINK_RIGHT] = _blinks(rng, n, fps)
-    smile_level = rng.uniform(-1.5, 0.5)
-    expr[:, SMILE] = 1.0 / (1.0 + np.exp(-(smile_level + 1.2 * _smooth_noise(rng, n, fps * 1.5)))) * 0.8
+    # Smiles drift within a clip around a per-clip mood, over most of the range (v2 sat near 0 for most clips).
+    smile_level = rng.uniform(-1.0, 1.0)
+    expr[:, SMILE] = 1.0 / (1.0 + np.exp(-(smile_level + 1.5 * _smooth_noise(rng, n, fps * 1.5)))) * 0.9
+    # Brow raises punctuate speech: a pulse every 1.5-5 s on average.
     brow = np.zeros(n)
-    t = rng.uniform(0.5, 4.0)
+    t = rng.uniform(0.2, 2.5)
     while t * fps < n:
-        if rng.uniform() < 0.6:
-            _add_pulse(brow, int(t * fps), rng.uniform(0.3, 0.9) * _bump(int(rng.uniform(0.5, 1.5) * fps), 0.3))
-        t += rng.uniform(2.5, 7.0)
+        if rng.uniform() < 0.8:
+            _add_pulse(brow, int(t * fps), rng.uniform(0.4, 1.0) * _bump(int(rng.uniform(0.5, 1.5) * fps), 0.3))
+        t += rng.uniform(1.5, 5.0)
     expr[:, BROW_RAISE] = brow
     expr = np.clip(expr, 0.0, 1.0)
     assert expr.shape[1] == len(EXPRESSION_NAMES)

@@ -189,7 +189,9 @@ def _brow_curve(identity: Identity, s: np.ndarray, raise_: float):
         + 0.03 * s
         - 0.12 * raise_
     )
-    th = 1.5 * i.brow_thickness * (1.25 - 0.6 * s)
+    # Inner-end thickness 0.12-0.2 head units (~0.1-0.16 of the outer-eye-corner distance, as in adults); thinner
+    # brows (v2) were a faint line a 68-point landmarker at 128 px mostly placed from its shape prior.
+    th = 2.4 * i.brow_thickness * (1.25 - 0.6 * s)
     return y, th
 
 
@@ -230,11 +232,15 @@ class _Mouth:
 
 
 def _mouth(identity: Identity, jaw: float, smile: float) -> _Mouth:
+    """A smile widens the mouth by up to 28 % and lifts the corners; an opening jaw pulls the corners down by a
+    fifth of the lower lip's drop (the commissures sit on the upper lip, which stays with the skull), so an open
+    mouth is an oval rather than a flat upper lip over a dropped lower one."""
     i = identity
+    drop = _MOUTH_DROP * jaw
     return _Mouth(
-        i.mouth_width * (1.0 + 0.16 * smile),
-        0.10 * smile,
-        _MOUTH_DROP * jaw,
+        i.mouth_width * (1.0 + 0.28 * smile),
+        0.15 * smile - 0.2 * drop,
+        drop,
         i.lip_upper * (1.0 - 0.3 * smile),
         i.lip_lower * (1.0 - 0.2 * smile),
         i.mouth_y,
