@@ -40,8 +40,8 @@ def evaluate(
     ] = "onnxruntime",
     batch_size: Annotated[int, typer.Option(help="Frames per network batch.")] = 32,
     fid_frames_per_clip: Annotated[
-        int, typer.Option(help="Frames per clip that FID/KID see, evenly spaced; 0 = every frame.")
-    ] = 8,
+        int, typer.Option(help="Frames per clip that FID/KID see, evenly spaced; 0 = every frame (the default).")
+    ] = 0,
     root: Root = Path("."),
 ) -> None:
     """Score a submission against the test manifests: per-clip Parquet + summary JSON."""

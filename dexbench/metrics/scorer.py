@@ -48,9 +48,9 @@ class EvalConfig:
     fid_net: str = "inception-fid-ts"  # or "inception-pytorch-fid"
     # where Inception runs: "onnxruntime" (the same weights exported once; several times faster on CPU) or "torch"
     runtime: str = "onnxruntime"
-    # Inception at 299 px dominates CPU evaluation time; FID/KID see this many frames per clip, spread evenly
-    # (first and last included). 0 = every frame. Recorded in the provenance of both metrics.
-    fid_frames_per_clip: int = 8
+    # FID/KID see every frame (0), as pytorch-fid users compute it, or this many frames per clip spread evenly (first
+    # and last included) when Inception's cost matters more than comparability. Recorded in both metrics' provenance.
+    fid_frames_per_clip: int = 0
     embedders: tuple[str, ...] = ("sface", "arcface", "dlib")
 
 
