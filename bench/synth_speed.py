@@ -1,4 +1,7 @@
-"""Single-core SynthHeads rendering throughput; prints one JSON object."""
+"""Single-core SynthHeads rendering throughput; prints one JSON object.
+
+fps_* is frames per wall-clock second; cpu_fps_* is frames per second of this process's CPU time, which is what
+an idle core would give: on a machine shared with other jobs the two differ, and load_avg says by how much."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def main() -> None:
     for size in (64, 128, 256):
         r = HeadRenderer(size)
         r.render(idents[0], yaw=0.0, pitch=0.0, roll=0.0)  # warm caches
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for k in range(n_frames):
             r.render(
                 idents[k % len(idents)],
@@ -44,12 +47,15 @@ def main() -> None:
                 scale=motion.scale[k],
                 expression=motion.expression[k],
             )
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         total_frames += n_frames
         total_wall += wall
         out[f"fps_{size}"] = round(n_frames / wall, 1)
+        out[f"cpu_fps_{size}"] = round(n_frames / cpu, 1)
     out["frames_rendered"] = total_frames
     out["wall_s"] = round(total_wall, 3)
+    if hasattr(os, "getloadavg"):
+        out["load_avg_1min"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 
 

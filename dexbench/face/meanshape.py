@@ -11,9 +11,10 @@ constants are a *convention*, not a fit per subject: they say where the head cen
 big a head unit is, and which attitude counts as frontal (pitch 0). They were derived once, on 64 SynthHeads
 identities that are in no SynthHeads split (identity seeds 50000-50063), in two steps: (1) a least-squares
 pitch-only similarity (yaw, roll and x-offset fixed to 0 by left-right symmetry) of the flipped mean shape to the
-mean neutral 3-D landmarks on RIGID_POINTS (`derive_alignment`), giving scale 1.3175, pitch 8.68 deg; (2) a further
-pitch of -2.28 deg, the median pitch the full estimator (YuNet + dlib + this fit) reads on frontal renders of those
-identities (generator version 3; -2.03 with version 2's thinner brows), so that frontal reads as pitch 0
+mean neutral 3-D landmarks on RIGID_POINTS (`derive_alignment`), giving scale 1.3569, pitch 3.88 deg; (2) a further
+pitch of +2.74 deg, the median pitch the full estimator (YuNet + dlib + this fit) reads on frontal renders of those
+identities, so that frontal reads as pitch 0 (generator version 4; version 3, with its pencil nose, gave 1.3175,
+8.68 and -2.28)
 (`dexbench.face.calibration.derive_full_alignment`). A test checks
 that the derivation still reproduces them.
 """
@@ -35,9 +36,9 @@ from dexbench.geometry import euler_to_matrix
 RIGID_POINTS: tuple[int, ...] = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
 
 # Similarity mapping the z-flipped insightface mean shape into head units: X_head = S * Rx(PITCH) @ X + T.
-ALIGNMENT_SCALE = 1.3175434358916647
-ALIGNMENT_PITCH_DEG = 6.397848827571585
-ALIGNMENT_T = (0.0, 0.4207491666304671, -0.4997875985841761)
+ALIGNMENT_SCALE = 1.3569314399946724
+ALIGNMENT_PITCH_DEG = 6.627008581335246
+ALIGNMENT_T = (0.0, 0.47402852675380863, -0.5208728678284861)
 
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),

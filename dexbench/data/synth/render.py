@@ -21,7 +21,6 @@ from .identity import Identity
 
 F32 = np.float32
 SKIN, NOSE, EAR, NECK, HAIR = range(5)
-_FACE_PRIMS = 5  # cranium, jaw, nose bridge, two alae: the surfaces features are painted on / lifted to
 _INF = F32(1e9)
 _MOUTH_DROP = 0.30  # head units the lower lip travels at jaw_open = 1
 
@@ -78,16 +77,20 @@ def _shape(identity: Identity) -> _Shape:
     jaw_c = (0.0, eye_y + 0.58, -0.08)
     jaw = _ellipsoid(jaw_c, (i.jaw_width, 0.72 * i.chin_length, 0.88 * i.chin_depth), SKIN)
     hinge = np.array([0.0, eye_y + 0.05, 0.45])
-    # Nose bridge: a slim ellipsoid tilted so its lower end stands out of the face by nose_depth.
+    # Nose (v4): a bridge ellipsoid from the nasion, which stands ahead of the inner eye corners as in real faces,
+    # down and out to a tip at 0.8 of the nose length, widest low down where the tip bulb is; two alae flank it,
+    # their lower edge is the nose base. v1-v3 had a pencil-thin bridge whose tip sat at the nose base and small
+    # alae set back in the face: dlib followed that nose at under half its true motion and pitch read ~0.35 of
+    # truth. A still wider bridge (x-radius 1.15 nose_width) read pitch better but pulled dlib's brows off.
     length = i.nose_length
-    top = np.array([0.0, eye_y - 0.02, -0.93])
-    tip = np.array([0.0, eye_y + length, -0.93 - i.nose_depth])
+    top = np.array([0.0, eye_y - 0.02, -0.98])
+    tip = np.array([0.0, eye_y + 0.8 * length, -0.98 - i.nose_depth])
     axis = tip - top
     tilt = -np.rad2deg(np.arctan2(-axis[2], axis[1]))  # rotate local y onto the bridge direction
-    centre = top + 0.55 * axis
-    bridge = _ellipsoid(tuple(centre), (i.nose_width * 0.62, 0.58 * np.linalg.norm(axis), 0.13), NOSE, tilt)
-    ala_y = eye_y + length - 0.02
-    alae = tuple(_ellipsoid((sx * i.nose_width * 0.7, ala_y, -0.95), (0.07, 0.055, 0.09), NOSE) for sx in (-1.0, 1.0))
+    centre = top + 0.62 * axis
+    bridge = _ellipsoid(tuple(centre), (i.nose_width * 0.8, 0.58 * np.linalg.norm(axis), 0.16), NOSE, tilt)
+    ala_y = eye_y + length - 0.03
+    alae = tuple(_ellipsoid((sx * i.nose_width * 0.7, ala_y, -1.1), (0.11, 0.075, 0.12), NOSE) for sx in (-1.0, 1.0))
     ears = tuple(
         _ellipsoid((sx * (a - 0.02), eye_y + 0.17, 0.15), (0.13 * i.ear_size, 0.27 * i.ear_size, 0.17), EAR)
         for sx in (-1.0, 1.0)
@@ -98,14 +101,18 @@ def _shape(identity: Identity) -> _Shape:
     hair_c = (0.0, -0.19 + (0.25 if i.hair_style == "long" else 0.0), 0.12)
     hair = _ellipsoid(hair_c, hair_r, HAIR)
     base = _Shape(cranium, jaw, hinge, (bridge, *alae, *ears, neck), hair, np.zeros(3), 0.0)
-    # Nose tip = front-most point of the bridge ellipsoid; nose base = lowest y still on the nose, probed.
+    # Nose tip = front-most point of the bridge ellipsoid; nose base = lowest y still on the nose, probed down the
+    # midline and down the alae (the alae reach lower than the bridge).
     sig = bridge.axes @ np.diag(bridge.radii**2) @ bridge.axes.T
     tip_pt = bridge.centre - sig[:, 2] / np.sqrt(sig[2, 2])
     ys = np.linspace(eye_y + 0.2, eye_y + length + 0.25, 120)
-    pts = np.stack([np.zeros_like(ys), ys, np.full_like(ys, -5.0)], -1)
-    _, which = _cast_surface(_face_prims(base, 0.0), pts)
-    on_nose = ys[which >= 2]
-    nose_base_y = float(on_nose.max()) if len(on_nose) else float(tip[1])
+    nose_base_y = float(tip[1])
+    for x in (0.0, i.nose_width * 0.7):
+        pts = np.stack([np.full_like(ys, x), ys, np.full_like(ys, -5.0)], -1)
+        _, which = _cast_surface(_face_prims(base, 0.0), pts)
+        on_nose = ys[which >= 2]
+        if len(on_nose):
+            nose_base_y = max(nose_base_y, float(on_nose.max()))
     return _Shape(cranium, jaw, hinge, base.others, hair, tip_pt, nose_base_y)
 
 
@@ -247,7 +254,7 @@ def _mouth(identity: Identity, jaw: float, smile: float) -> _Mouth:
     )
 
 
-def _jaw_contour(identity: Identity, shape: _Shape, jaw_open: float) -> np.ndarray:
+def _jaw_contour_xy(identity: Identity, shape: _Shape, jaw_open: float) -> np.ndarray:
     """17 points on the lower-face outline (frontal silhouette of cranium + jaw), nudged onto the front surface."""
     jaw, _ = _jaw_prim(shape, jaw_open)
     origin = np.array([0.0, identity.eye_height + 0.08])
@@ -263,28 +270,47 @@ def _jaw_contour(identity: Identity, shape: _Shape, jaw_open: float) -> np.ndarr
         qc = o @ inv @ o - 1.0
         r = (-qb + np.sqrt(np.maximum(qb * qb - qa * qc, 0.0))) / qa
         radius = np.maximum(radius, r)
-    xy = origin + dirs * (radius[:, None] - 0.045)
-    pts, _ = _cast_surface(_face_prims(shape, jaw_open), np.concatenate([xy, np.full((17, 1), -5.0)], 1))
-    return pts
+    return origin + dirs * (radius[:, None] - 0.045)
 
 
-def _landmarks_3d(identity: Identity, expression: np.ndarray) -> np.ndarray:
+def _lift(xy: np.ndarray, prims: list[Prim]) -> np.ndarray:
+    return _cast_surface(prims, np.concatenate([xy, np.full((len(xy), 1), -5.0)], 1))[0]
+
+
+@lru_cache(maxsize=64)
+def _fixed_3d(identity: Identity) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks no expression moves (nose 27-35) and the pupil centres, lifted onto the rest pose once."""
     i = identity
-    e = expression
     shape = _shape(identity)
-    jaw_pts = _jaw_contour(identity, shape, e[JAW_OPEN])
-    # Brows: 17-21 subject-right (head -x) outer -> inner, 22-26 left inner -> outer.
-    s = np.linspace(1.0, 0.0, 5)
-    by, _ = _brow_curve(i, s, e[BROW_RAISE])
-    brow_r = np.stack([-_brow_x(i, s), by], -1)
-    brow_l = np.stack([_brow_x(i, s[::-1]), by[::-1]], -1)
-    # Nose: bridge 27-30 (30 = tip), base 31-35.
     tip = shape.nose_tip
     bridge_y = np.linspace(i.eye_height - 0.02, tip[1], 4)[:3]
     bridge = np.stack([np.zeros(3), bridge_y], -1)
     nb = shape.nose_base_y - 0.015
     base_x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * i.nose_width * 0.95
     base = np.stack([base_x, np.full(5, nb) - 0.02 * (np.abs(base_x) / i.nose_width)], -1)
+    pupils = np.array([[-i.eye_spacing, i.eye_height], [i.eye_spacing, i.eye_height]])
+    # The nose base prefers the nose surfaces (and falls back to the face where a base point overhangs them).
+    rest = _face_prims(shape, 0.0)
+    nose_on = _lift(base, rest[2:])
+    on_face = _lift(np.concatenate([base, bridge, pupils]), rest)
+    base3 = np.where((nose_on[:, 2] != 0.0)[:, None], nose_on, on_face[:5])
+    nose = np.concatenate([on_face[5:8], tip[None], base3])
+    nose.setflags(write=False)
+    pupils3 = on_face[8:]
+    pupils3.setflags(write=False)
+    return nose, pupils3
+
+
+def _landmarks_3d(identity: Identity, expression: np.ndarray) -> np.ndarray:
+    i = identity
+    e = expression
+    shape = _shape(identity)
+    # Brows: 17-21 subject-right (head -x) outer -> inner, 22-26 left inner -> outer.
+    s = np.linspace(1.0, 0.0, 5)
+    by, _ = _brow_curve(i, s, e[BROW_RAISE])
+    brow_r = np.stack([-_brow_x(i, s), by], -1)
+    brow_l = np.stack([_brow_x(i, s[::-1]), by[::-1]], -1)
+    # Nose: bridge 27-30 (30 = tip), base 31-35: see _fixed_3d.
     # Eyes: 36-41 subject-right eye, 42-47 left eye, iBUG order.
     third = np.array([1.0, 1 / 3, -1 / 3, -1.0, -1 / 3, 1 / 3])  # outer, up, up, inner, low, low (right eye)
     up_r, lo_r = _eye_curves(i, third, e[BLINK_RIGHT])
@@ -317,20 +343,19 @@ def _landmarks_3d(identity: Identity, expression: np.ndarray) -> np.ndarray:
         ]
     )
 
-    def lift(xy: np.ndarray, prims: list[Prim]) -> np.ndarray:
-        return _cast_surface(prims, np.concatenate([xy, np.full((len(xy), 1), -5.0)], 1))[0]
-
-    # Rigid features are lifted onto the rest pose so no expression moves them; the nose base prefers the nose
-    # surfaces (and falls back to the face where a base point overhangs them).
-    rest = _face_prims(shape, 0.0)
-    nose_on = lift(base, rest[2:])
-    nose_face = lift(base, rest)
-    base3 = np.where((nose_on[:, 2] != 0.0)[:, None], nose_on, nose_face)
-    rigid = lift(np.concatenate([brow_r, brow_l, bridge]), rest)
-    eyes3 = lift(np.concatenate([eye_r, eye_l]), rest)
-    mouth3 = lift(mouth, _face_prims(shape, e[JAW_OPEN]))
-    pts = np.concatenate([rigid, base3, eyes3, mouth3])
-    out = np.concatenate([jaw_pts, pts[:13], tip[None], pts[13:]])
+    # Brows and eyes are lifted onto the rest pose so an opening jaw does not move them; the jaw outline and the
+    # mouth onto the current one. One cast each (one in all with the jaw at rest): a cast is a loop over the
+    # surfaces, and the per-call overhead is what a 128-pixel frame pays for here.
+    upper = np.concatenate([brow_r, brow_l, eye_r, eye_l])
+    lower = np.concatenate([_jaw_contour_xy(i, shape, e[JAW_OPEN]), mouth])
+    if e[JAW_OPEN] == 0.0:
+        both = _lift(np.concatenate([upper, lower]), _face_prims(shape, 0.0))
+        upper3, lower3 = both[:22], both[22:]
+    else:
+        upper3 = _lift(upper, _face_prims(shape, 0.0))
+        lower3 = _lift(lower, _face_prims(shape, e[JAW_OPEN]))
+    nose, _ = _fixed_3d(identity)
+    out = np.concatenate([lower3[:17], upper3[:10], nose, upper3[10:], lower3[17:]])
     assert out.shape == (68, 3)
     return out
 
@@ -350,6 +375,19 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _gauss2(x: np.ndarray, y: np.ndarray, sx: float, sy: float) -> np.ndarray:
     return np.exp(-(x * x) * F32(1.0 / (sx * sx)) - (y * y) * F32(1.0 / (sy * sy)))
+
+
+def _inside(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return (v > F32(lo)) & (v < F32(hi))
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """Bounding rows / columns of a 2-D mask, or None when it is empty."""
+    rows = np.flatnonzero(mask.any(1))
+    if not len(rows):
+        return None
+    cols = np.flatnonzero(mask.any(0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _mix(col: list[np.ndarray], target, alpha: np.ndarray) -> None:
@@ -394,8 +432,7 @@ class HeadRenderer:
         lm3 = _landmarks_3d(identity, e)
         uv = scale * (lm3 @ rot.T)[:, :2] + np.array([tx, ty])
         visible = self._visible(identity, prims, shape.hair, lm3, rot)
-        pupils3 = np.array([[-identity.eye_spacing, identity.eye_height], [identity.eye_spacing, identity.eye_height]])
-        p3, _ = _cast_surface(prims[:_FACE_PRIMS], np.concatenate([pupils3, [[-5.0], [-5.0]]], 1))
+        p3 = _fixed_3d(identity)[1]
         puv = scale * (p3 @ rot.T)[:, :2] + np.array([tx, ty])
         img8 = (np.clip(image, 0.0, 1.0) * F32(255.0) + F32(0.5)).astype(np.uint8)
         return RenderResult(
@@ -476,24 +513,28 @@ class HeadRenderer:
     ) -> None:
         size = self.size
         half_px = 0.5 * size * scale  # pixels per head unit
-        # Bounding box of everything (projected ellipsoid extents) to restrict per-pixel work.
-        lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
-        for p in [*prims, shape.hair]:
-            sig = rot @ p.axes @ np.diag(p.radii**2) @ p.axes.T @ rot.T
+        # Bounding box of everything (projected ellipsoid extents) to restrict per-pixel work, and one box per
+        # primitive (with a 3-pixel margin, beyond which its anti-aliased coverage is exactly zero) so the small
+        # ones (nose, alae, ears) cost only their own few pixels.
+        allp = [*prims, shape.hair]
+        offs = np.array([tx, ty])
+        plo, phi, sigs = [], [], []
+        for p in allp:
+            sig3 = p.axes @ np.diag(p.radii**2) @ p.axes.T
             c = rot @ p.centre
-            ext = np.sqrt(np.diag(sig)[:2])
-            lo = np.minimum(lo, c[:2] - ext)
-            hi = np.maximum(hi, c[:2] + ext)
-        lo = lo * scale + np.array([tx, ty])
-        hi = hi * scale + np.array([tx, ty])
-        c0, r0 = (np.clip(normalised_to_pixels(lo, size) - 1.5, 0, size)).astype(int)
-        c1, r1 = (np.clip(normalised_to_pixels(hi, size) + 2.5, 0, size)).astype(int)
+            ext = np.sqrt(np.diag(rot @ sig3 @ rot.T)[:2])
+            plo.append(normalised_to_pixels((c[:2] - ext) * scale + offs, size))
+            phi.append(normalised_to_pixels((c[:2] + ext) * scale + offs, size))
+            sigs.append(sig3)
+        c0, r0 = np.clip(np.min(plo, 0) - 1.5, 0, size).astype(int)
+        c1, r1 = np.clip(np.max(phi, 0) + 2.5, 0, size).astype(int)
         if c1 <= c0 or r1 <= r0:
             return
-        us = ((self._grid[c0:c1] - F32(tx)) / F32(scale))[None, :]
-        vs = ((self._grid[r0:r1] - F32(ty)) / F32(scale))[:, None]
+        us_all = ((self._grid[c0:c1] - F32(tx)) / F32(scale))[None, :]
+        vs_all = ((self._grid[r0:r1] - F32(ty)) / F32(scale))[:, None]
         ex, ey, d = rot[0], rot[1], rot[2]  # head-frame images of camera x, y and the viewing direction
         hshape = (r1 - r0, c1 - c0)
+        box_lo, box_hi = np.array([c0, r0]), np.array([c1, r1])
 
         best_t = np.full(hshape, _INF, F32)
         best_id = np.full(hshape, -1, np.int8)
@@ -505,7 +546,7 @@ class HeadRenderer:
         ncoef = []  # per primitive (3, 3): head-frame normal = -sq * n_a + w1 * n_1 + w2 * n_2
 
         hair_id = len(prims)
-        for k, p in enumerate([*prims, shape.hair]):
+        for k, p in enumerate(allp):
             lin = (p.axes / p.radii).T
             a = lin @ d
             na = np.linalg.norm(a)
@@ -513,46 +554,58 @@ class HeadRenderer:
             e1 = _cross(ah, np.array([1.0, 0.0, 0.0]) if abs(ah[0]) < 0.9 else np.array([0.0, 1.0, 0.0]))
             e1 /= np.linalg.norm(e1)
             e2 = _cross(ah, e1)
+            n_map = p.axes / p.radii
+            ncoef.append((n_map @ ah, n_map @ e1, n_map @ e2))
+            wc0, wr0 = np.clip(np.floor(plo[k] - 3.0), box_lo, box_hi).astype(int) - box_lo
+            wc1, wr1 = np.clip(np.ceil(phi[k] + 4.0), box_lo, box_hi).astype(int) - box_lo
+            if k < 2:
+                keep.append(
+                    (np.full(hshape, _INF, F32), np.zeros(hshape, F32), np.zeros(hshape, F32), np.zeros(hshape, F32))
+                )
+            if wc1 <= wc0 or wr1 <= wr0:
+                continue
+            win = (slice(wr0, wr1), slice(wc0, wc1))
+            us, vs = us_all[:, wc0:wc1], vs_all[wr0:wr1]
             lx, ly, b0 = lin @ ex, lin @ ey, -(lin @ p.centre)
             w1 = F32(lx @ e1) * us + (F32(ly @ e1) * vs + F32(b0 @ e1))
             w2 = F32(lx @ e2) * us + (F32(ly @ e2) * vs + F32(b0 @ e2))
             disc = F32(1.0) - w1 * w1 - w2 * w2
-            sig = p.axes @ np.diag(p.radii**2) @ p.axes.T
-            r_px = float(np.sqrt(np.linalg.det((rot @ sig @ rot.T)[:2, :2])) ** 0.5) * half_px
+            r_px = float(np.sqrt(np.linalg.det((rot @ sigs[k] @ rot.T)[:2, :2])) ** 0.5) * half_px
             cov = _ramp(disc * F32(0.5 * r_px))
             hit = disc > F32(-1.5 / r_px)
             sq = np.sqrt(np.maximum(disc, F32(0.0)))
             s_lin = F32(lx @ ah) * us + (F32(ly @ ah) * vs + F32(b0 @ ah))
             t = (-s_lin - sq) * F32(1.0 / na)
-            n_map = p.axes / p.radii
-            ncoef.append((n_map @ ah, n_map @ e1, n_map @ e2))
             if k < 2:
-                keep.append((np.where(disc > 0, t, _INF), sq, w1, w2))
+                kt, ksq, kw1, kw2 = keep[k]
+                kt[win] = np.where(disc > 0, t, _INF)
+                ksq[win], kw1[win], kw2[win] = sq, w1, w2
+            bt, bid, bsq, bw1, bw2, al = (arr[win] for arr in (best_t, best_id, sq_best, w1_best, w2_best, alpha))
             if k == hair_id:
                 # Near then far hit count only where they land inside the hair region.
                 tf = (-s_lin + sq) * F32(1.0 / na)
-                region_any = np.zeros(hshape, bool)
+                region_any = np.zeros(disc.shape, bool)
                 for tt, sgn in ((t, 1.0), (tf, -1.0)):
                     hx = F32(ex[0]) * us + F32(ey[0]) * vs + F32(d[0]) * tt
                     hy = F32(ex[1]) * us + F32(ey[1]) * vs + F32(d[1]) * tt
                     hz = F32(ex[2]) * us + F32(ey[2]) * vs + F32(d[2]) * tt
                     ok = hit & (hy < _hair_line(identity, hx, hz)) & ~region_any
-                    take = ok & (tt < best_t)
-                    best_t = np.where(take, tt, best_t)
-                    best_id = np.where(take, np.int8(k), best_id)
-                    sq_best = np.where(take, sq * F32(sgn), sq_best)
-                    w1_best = np.where(take, w1, w1_best)
-                    w2_best = np.where(take, w2, w2_best)
+                    take = ok & (tt < bt)
+                    np.copyto(bt, tt, where=take)
+                    np.copyto(bid, np.int8(k), where=take)
+                    np.copyto(bsq, sq * F32(sgn), where=take)
+                    np.copyto(bw1, w1, where=take)
+                    np.copyto(bw2, w2, where=take)
                     region_any |= ok
-                alpha = np.maximum(alpha, cov * region_any)
+                np.maximum(al, cov * region_any, out=al)
             else:
-                take = hit & (t < best_t)
-                best_t = np.where(take, t, best_t)
-                best_id = np.where(take, np.int8(k), best_id)
-                sq_best = np.where(take, sq, sq_best)
-                w1_best = np.where(take, w1, w1_best)
-                w2_best = np.where(take, w2, w2_best)
-                alpha = np.maximum(alpha, cov)
+                take = hit & (t < bt)
+                np.copyto(bt, t, where=take)
+                np.copyto(bid, np.int8(k), where=take)
+                np.copyto(bsq, sq, where=take)
+                np.copyto(bw1, w1, where=take)
+                np.copyto(bw2, w2, where=take)
+                np.maximum(al, cov, out=al)
 
         # Blend cranium and lower-face normals where the two surfaces meet, hiding the crease of the union.
         cj = []
@@ -569,13 +622,17 @@ class HeadRenderer:
         inv = F32(1.0) / np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2] + F32(1e-12))
         n = [c * inv for c in n]
         gap = keep[1][0] - keep[0][0]  # > 0 where the cranium is in front
-        blend = np.clip(F32(0.5) - gap * F32(1.0 / 0.5), 0, 1) * ((best_id == 0) | (best_id == 1))
+        blend = np.clip(F32(0.5) - gap * F32(1.0 / 0.5), 0, 1)
+        # In the anti-aliased fringe where neither surface is hit, each keeps its own normal.
+        np.copyto(blend, (best_id == 1).astype(F32), where=(keep[0][0] >= _INF) & (keep[1][0] >= _INF))
+        blend *= (best_id == 0) | (best_id == 1)
         blend = blend * blend * (F32(3.0) - F32(2.0) * blend)
         mixed = [cj[0][c] + (cj[1][c] - cj[0][c]) * blend for c in range(3)]
         minv = F32(1.0) / np.sqrt(mixed[0] ** 2 + mixed[1] ** 2 + mixed[2] ** 2 + F32(1e-12))
         bl = ((best_id == 0) | (best_id == 1)).astype(F32)
         n = [n[c] + (mixed[c] * minv - n[c]) * bl for c in range(3)]
         tt = np.where(any_hit, best_t, F32(0.0))
+        us, vs = us_all, vs_all
         X = F32(ex[0]) * us + F32(ey[0]) * vs + F32(d[0]) * tt
         Y = F32(ex[1]) * us + F32(ey[1]) * vs + F32(d[1]) * tt
         Z = F32(ex[2]) * us + F32(ey[2]) * vs + F32(d[2]) * tt
@@ -615,6 +672,7 @@ class HeadRenderer:
     ) -> tuple[list[np.ndarray], np.ndarray]:
         i = identity
         px = F32(half_px)  # signed distances in head units * px -> pixels
+        margin = 2.0 / half_px  # head units beyond which an anti-aliased edge has no effect left
         skin = np.asarray(i.skin, F32)
         col = [np.full(X.shape, skin[k], F32) for k in range(3)]
         spec_k = np.full(X.shape, F32(0.10), F32)
@@ -640,59 +698,76 @@ class HeadRenderer:
             chin = np.clip((Y - F32(i.mouth_y - 0.18)) * F32(8.0), 0, 1) * np.clip((F32(0.9) - ax) * F32(6.0), 0, 1)
             _mix(col, np.asarray(i.hair) * 0.8, chin * front * F32(0.75 * i.beard))
 
+        # The small features below are computed only inside the pixel box of the head-frame band they can touch
+        # (bands padded by `margin`); outside it their coverage is exactly zero and their shading factor rounds to 1.
         # Brows (behind nothing; the fringe may cover them through the hair shell).
-        s = (ax - F32(i.eye_spacing - 0.85 * i.eye_width)) * F32(1.0 / (2.15 * i.eye_width))
-        by, th = _brow_curve(i, s, float(e[BROW_RAISE]))
         raise_ = float(e[BROW_RAISE])
-        along = np.minimum(s, F32(1.0) - s) * F32(2.15 * i.eye_width)
-        # Brow-ridge shadow just under the brow: it travels with the brow, so a raise also moves a shading edge.
-        below = Y - by - th * F32(0.5)
-        ridge = np.exp(-((below - F32(0.035)) ** 2) * F32(1.0 / 0.03**2)) * _ramp(along * px) * front
-        for k in range(3):
-            col[k] *= F32(1.0) - F32(0.16) * ridge
-        # Raised brows fold the forehead: faint horizontal creases above them, as deep as the raise.
-        if raise_ > 0:
-            top = by - th * F32(0.5)
-            wr = np.zeros_like(Y)
+        s_lo = i.eye_spacing - 0.85 * i.eye_width
+        brow_top = i.eye_height - i.eye_open - 0.14 - 0.07 * 1.4 - 0.12 * raise_ - 2.4 * i.brow_thickness * 0.625
+        brow_bottom = i.eye_height - i.eye_open - 0.14 + 0.03 + 2.4 * i.brow_thickness * 0.625 + 0.035 + 0.15
+        ax_lo, ax_hi = s_lo, s_lo + 2.15 * i.eye_width
+        top_wr = brow_top
+        if raise_ > 0:  # the forehead creases run across the whole forehead (|x| < 0.75), thicker brow ends included
+            ax_lo, ax_hi = 0.0, max(ax_hi, 0.75)
+            top_wr = brow_top - 0.07 - 0.06 * 2 - 0.009 - 0.06
+        w = _box(_inside(ax, ax_lo - margin, ax_hi + margin) & _inside(Y, top_wr - margin, brow_bottom + margin))
+        if w is not None:
+            axs, Ys, fr, cs = ax[w], Y[w], front[w], [c[w] for c in col]
+            s = (axs - F32(s_lo)) * F32(1.0 / (2.15 * i.eye_width))
+            by, th = _brow_curve(i, s, raise_)
+            along = np.minimum(s, F32(1.0) - s) * F32(2.15 * i.eye_width)
+            # Brow-ridge shadow just under the brow: it travels with the brow, so a raise also moves a shading edge.
+            below = Ys - by - th * F32(0.5)
+            ridge = np.exp(-((below - F32(0.035)) ** 2) * F32(1.0 / 0.03**2)) * _ramp(along * px) * fr
             for k in range(3):
-                wr = np.maximum(wr, _ramp((F32(0.009) - np.abs(Y - top + F32(0.07 + 0.06 * k))) * px))
-            wr = wr * np.clip((F32(0.75) - ax) * F32(6.0), 0, 1) * front
-            for k in range(3):
-                col[k] *= F32(1.0) - F32(0.22 * raise_) * wr
-        b_in = np.minimum(th * F32(0.5) - np.abs(Y - by), along)
-        brow_a = _ramp(b_in * px) * front * F32(0.92)
-        _mix(col, i.brow, brow_a)
+                cs[k] *= F32(1.0) - F32(0.16) * ridge
+            # Raised brows fold the forehead: faint horizontal creases above them, as deep as the raise.
+            if raise_ > 0:
+                top = by - th * F32(0.5)
+                wr = np.zeros_like(Ys)
+                for k in range(3):
+                    wr = np.maximum(wr, _ramp((F32(0.009) - np.abs(Ys - top + F32(0.07 + 0.06 * k))) * px))
+                wr = wr * np.clip((F32(0.75) - axs) * F32(6.0), 0, 1) * fr
+                for k in range(3):
+                    cs[k] *= F32(1.0) - F32(0.22 * raise_) * wr
+            b_in = np.minimum(th * F32(0.5) - np.abs(Ys - by), along)
+            brow_a = _ramp(b_in * px) * fr * F32(0.92)
+            _mix(cs, i.brow, brow_a)
 
-        # Eyes.
-        blink = np.where(X < 0, F32(e[BLINK_RIGHT]), F32(e[BLINK_LEFT]))
-        te = dx * F32(1.0 / i.eye_width)
-        up, lo = _eye_curves(i, te, blink)
-        crease = up - F32(i.eye_open * 0.9)
-        crease_a = _ramp((F32(0.012) - np.abs(Y - crease)) * px) * F32(0.35) * (np.abs(te) < 0.9)
-        for k in range(3):
-            col[k] *= F32(1.0) - crease_a * front
-        side = (F32(1.0) - np.abs(te)) * F32(i.eye_width * 0.35)
-        open_sd = np.minimum(np.minimum(Y - up, lo - Y), side)
-        eye_a = _ramp(open_sd * px) * front
-        lash_w = F32(0.016) + F32(0.012) * np.clip(te, 0, 1)
-        lash_a = _ramp(np.minimum(lash_w - (up - Y), (up - Y) + F32(0.004)) * px) * _ramp(side * px) * front
-        ir = F32(i.iris_radius)
-        rr = np.sqrt(dx * dx + (Y - ey0) ** 2)
-        iris_a = _ramp((ir - rr) * px)
-        pupil_a = _ramp((ir * F32(0.45) - rr) * px)
-        lid_shadow = np.clip((Y - up) * F32(1.0 / max(i.eye_open, 1e-3)), 0, 1)
-        sclera = np.asarray((0.93, 0.91, 0.88), F32)
-        iris_c = np.asarray(i.iris, F32)
-        eye_col = []
-        for k in range(3):
-            c = sclera[k] * (F32(0.6) + F32(0.4) * lid_shadow)
-            c = c + (iris_c[k] * (F32(0.6) + F32(0.5) * rr / ir) - c) * iris_a
-            c = c + (F32(0.03) - c) * pupil_a
-            eye_col.append(c)
-        for k in range(3):
-            col[k] += (eye_col[k] - col[k]) * eye_a
-        _mix(col, (0.06, 0.04, 0.04), lash_a * F32(0.95))
-        spec_k = spec_k + eye_a * F32(0.35)
+        # Eyes: lids, lashes and the lid crease above them.
+        lim = i.eye_width + 1.5 / (0.35 * half_px)
+        w = _box(
+            (np.abs(dx) < F32(lim + margin))
+            & _inside(Y, i.eye_height - 1.9 * i.eye_open - 0.035 - margin, i.eye_height + i.eye_open + margin)
+        )
+        if w is not None:
+            Xs, Ys, dxs, fr, cs = X[w], Y[w], dx[w], front[w], [c[w] for c in col]
+            blink = np.where(Xs < 0, F32(e[BLINK_RIGHT]), F32(e[BLINK_LEFT]))
+            te = dxs * F32(1.0 / i.eye_width)
+            up, lo = _eye_curves(i, te, blink)
+            crease = up - F32(i.eye_open * 0.9)
+            crease_a = _ramp((F32(0.012) - np.abs(Ys - crease)) * px) * F32(0.35) * (np.abs(te) < 0.9)
+            for k in range(3):
+                cs[k] *= F32(1.0) - crease_a * fr
+            side = (F32(1.0) - np.abs(te)) * F32(i.eye_width * 0.35)
+            open_sd = np.minimum(np.minimum(Ys - up, lo - Ys), side)
+            eye_a = _ramp(open_sd * px) * fr
+            lash_w = F32(0.016) + F32(0.012) * np.clip(te, 0, 1)
+            lash_a = _ramp(np.minimum(lash_w - (up - Ys), (up - Ys) + F32(0.004)) * px) * _ramp(side * px) * fr
+            ir = F32(i.iris_radius)
+            rr = np.sqrt(dxs * dxs + (Ys - ey0) ** 2)
+            iris_a = _ramp((ir - rr) * px)
+            pupil_a = _ramp((ir * F32(0.45) - rr) * px)
+            lid_shadow = np.clip((Ys - up) * F32(1.0 / max(i.eye_open, 1e-3)), 0, 1)
+            sclera = np.asarray((0.93, 0.91, 0.88), F32)
+            iris_c = np.asarray(i.iris, F32)
+            for k in range(3):
+                c = sclera[k] * (F32(0.6) + F32(0.4) * lid_shadow)
+                c = c + (iris_c[k] * (F32(0.6) + F32(0.5) * rr / ir) - c) * iris_a
+                c = c + (F32(0.03) - c) * pupil_a
+                cs[k] += (c - cs[k]) * eye_a
+            _mix(cs, (0.06, 0.04, 0.04), lash_a * F32(0.95))
+            spec_k[w] += eye_a * F32(0.35)
 
         # Mouth.
         m = _mouth(i, float(e[JAW_OPEN]), float(e[SMILE]))
@@ -712,52 +787,66 @@ class HeadRenderer:
                 col[k] *= (F32(1.0) - F32(0.30 * smile) * fold - F32(0.30 * smile) * corner) * (
                     F32(1.0) + F32(0.10 * smile) * cheek
                 )
-        seam = m.seam(X)
-        uo = m.upper_outer(X)
-        li = m.lower_inner(X)
-        lo_o = m.lower_outer(X)
-        side_m = (F32(m.half_width) - ax) * F32(0.6)
-        region = _ramp(np.minimum(np.minimum(Y - uo, lo_o - Y), side_m) * px) * front
-        lip = np.asarray(i.lip_colour, F32)
-        upper_lip = np.clip((seam - Y) * F32(1e3), 0, 1)
-        lip_col = [lip[k] * (F32(1.0) - F32(0.18) * upper_lip) for k in range(3)]
-        for k in range(3):
-            col[k] += (lip_col[k] - col[k]) * region
-        spec_k = spec_k + region * F32(0.15)
-        opening = _ramp(np.minimum(np.minimum(Y - seam, li - Y), side_m) * px) * region
-        if m.drop > 0:
-            teeth_h = np.minimum(F32(0.035), (li - seam) * F32(0.3))
-            teeth = _ramp((seam + teeth_h - Y) * px) * np.clip((F32(0.8) * m.half_width - ax) * F32(12.0), 0, 1)
-            depth = np.clip((Y - seam) / np.maximum(li - seam, F32(1e-3)), 0, 1)
-            inner = [F32(c) * (F32(1.0) - F32(0.5) * depth) for c in (0.32, 0.08, 0.09)]
-            for k, tc in enumerate((0.78, 0.76, 0.70)):
-                c = inner[k] + (F32(tc) - inner[k]) * teeth
-                col[k] += (c - col[k]) * opening
-            spec_k = spec_k * (F32(1.0) - opening)
-        # The seam itself stays dark even when the lips touch.
-        seam_a = _ramp((F32(0.011) - np.abs(Y - seam - F32(0.004))) * px) * _ramp(side_m * px) * front
-        _mix(col, lip * np.array([0.35, 0.25, 0.25]), seam_a)
+        lift_hi, lift_lo = max(m.corner_lift, 0.0), min(m.corner_lift, 0.0)
+        w = _box(
+            (ax < F32(m.half_width + 2.0 * margin))
+            & _inside(Y, m.y - lift_hi - m.upper - 0.02 - margin, m.y - lift_lo + m.drop + m.lower + 0.02 + margin)
+        )
+        if w is not None:
+            Xs, Ys, axs, fr, cs = X[w], Y[w], ax[w], front[w], [c[w] for c in col]
+            seam = m.seam(Xs)
+            uo = m.upper_outer(Xs)
+            li = m.lower_inner(Xs)
+            lo_o = m.lower_outer(Xs)
+            side_m = (F32(m.half_width) - axs) * F32(0.6)
+            region = _ramp(np.minimum(np.minimum(Ys - uo, lo_o - Ys), side_m) * px) * fr
+            lip = np.asarray(i.lip_colour, F32)
+            upper_lip = np.clip((seam - Ys) * F32(1e3), 0, 1)
+            for k in range(3):
+                cs[k] += (lip[k] * (F32(1.0) - F32(0.18) * upper_lip) - cs[k]) * region
+            sks = spec_k[w]
+            sks += region * F32(0.15)
+            opening = _ramp(np.minimum(np.minimum(Ys - seam, li - Ys), side_m) * px) * region
+            if m.drop > 0:
+                teeth_h = np.minimum(F32(0.035), (li - seam) * F32(0.3))
+                teeth = _ramp((seam + teeth_h - Ys) * px) * np.clip((F32(0.8) * m.half_width - axs) * F32(12.0), 0, 1)
+                depth = np.clip((Ys - seam) / np.maximum(li - seam, F32(1e-3)), 0, 1)
+                inner = [F32(c) * (F32(1.0) - F32(0.5) * depth) for c in (0.32, 0.08, 0.09)]
+                for k, tc in enumerate((0.78, 0.76, 0.70)):
+                    c = inner[k] + (F32(tc) - inner[k]) * teeth
+                    cs[k] += (c - cs[k]) * opening
+                sks *= F32(1.0) - opening
+            # The seam itself stays dark even when the lips touch.
+            seam_a = _ramp((F32(0.011) - np.abs(Ys - seam - F32(0.004))) * px) * _ramp(side_m * px) * fr
+            _mix(cs, lip * np.array([0.35, 0.25, 0.25]), seam_a)
 
         # Nostrils, on the nose underside.
         nb = F32(_shape(i).nose_base_y)
-        nost = (
-            _ramp(
+        w = _box(
+            (np.abs(ax - F32(i.nose_width * 0.45)) < F32(0.045 + margin))
+            & (np.abs(Y - nb + F32(0.035)) < F32(0.028 + margin))
+        )
+        if w is not None:
+            axs, Ys, cs = ax[w], Y[w], [c[w] for c in col]
+            nost = _ramp(
                 (
                     F32(1.0)
-                    - ((ax - F32(i.nose_width * 0.45)) / F32(0.045)) ** 2
-                    - ((Y - nb + F32(0.035)) / F32(0.028)) ** 2
+                    - ((axs - F32(i.nose_width * 0.45)) / F32(0.045)) ** 2
+                    - ((Ys - nb + F32(0.035)) / F32(0.028)) ** 2
                 )
                 * F32(0.04 * half_px)
             )
-            * front
-        )
-        _mix(col, skin * 0.25, nost * F32(0.9))
+            _mix(cs, skin * 0.25, nost * front[w] * F32(0.9))
 
         # Hair colour with strand texture and a sheen band.
-        hair_m = (mat == HAIR).astype(F32)
-        strands = F32(0.93) + F32(0.07) * np.sin(F32(60.0) * X + F32(7.0) * np.sin(F32(3.0) * Y + F32(2.0) * Z))
-        hair = np.asarray(i.hair, F32)
-        for k in range(3):
-            col[k] += (hair[k] * strands - col[k]) * hair_m
-        spec_k = spec_k + hair_m * F32(0.12)
+        hair_m = mat == HAIR
+        w = _box(hair_m)
+        if w is not None:
+            hm = hair_m[w].astype(F32)
+            Xs, Ys, Zs, cs = X[w], Y[w], Z[w], [c[w] for c in col]
+            strands = F32(0.93) + F32(0.07) * np.sin(F32(60.0) * Xs + F32(7.0) * np.sin(F32(3.0) * Ys + F32(2.0) * Zs))
+            hair = np.asarray(i.hair, F32)
+            for k in range(3):
+                cs[k] += (hair[k] * strands - cs[k]) * hm
+            spec_k[w] += hm * F32(0.12)
         return col, spec_k
