@@ -121,7 +121,15 @@ class DexPortraitAnimator(Animator):
         expr = _to_tensor(ed.frames, size) if ed is not None else None
         lm_pose = _landmarks(pd.annotations, native, size) if pd is not None else None
         if self.stage == 1:
-            out = self._stage1(m["motion"], src, lm_src, pose, lm_pose, expr, request.n_frames)
+            mc = m["cfg"].motion
+            gsize = (mc.glimpse_source_size or size) if mc.expression_input == "glimpses" else size
+            hi = (  # what the expression encoder reads: glimpses at their own resolution (the crops' if larger)
+                _to_tensor(request.source.image[None], gsize).to(dev),
+                _to_tensor(ed.frames, gsize) if ed is not None else None,
+            )
+            lm_expr = _landmarks(ed.annotations, native, size) if ed is not None else None
+            same = pd is ed  # pose and expression from the same frames: their pose estimate is shared
+            out = self._stage1(m["motion"], src, lm_src, pose, lm_pose, expr, hi, lm_expr, same, request.n_frames)
         else:
             gen = torch.Generator().manual_seed(int(request.seed))
             out = m["pipe"](
@@ -136,23 +144,34 @@ class DexPortraitAnimator(Animator):
             )
         return _to_frames(out, request.size)
 
-    def _stage1(self, motion, src, lm_src, pose, lm_pose, expr, n: int) -> torch.Tensor:
+    def _stage1(self, motion, src, lm_src, pose, lm_pose, expr, hi, lm_expr, same: bool, n: int) -> torch.Tensor:
+        """hi = (source, expression frames or None) at the expression encoder's resolution; `same`: the pose and
+        expression frames are the same frames."""
         from dexbench.model.motion.augment import mask_eyes_mouth
 
         dev = src.device
+        src_hi, expr_hi = hi
 
         def pose_of(images, lm):
             return motion.pose_encoder(images if lm is None else mask_eyes_mouth(images, lm.to(dev)))
 
         pose_s = pose_of(src, lm_src)
-        z_s = motion.expression_encoder(src)
+        z_s = motion.encode_expression(src_hi, pose_s)
         outs = []
         chunk = int(self.params["chunk"])
         for a in range(0, n, chunk):
             b = min(n, a + chunk)
             pd = pose_of(pose[a:b].to(dev), None if lm_pose is None else lm_pose[a:b]) if pose is not None else None
             pd = pd if pd is not None else pose_s.repeat_interleave(b - a)
-            z = motion.expression_encoder(expr[a:b].to(dev)) if expr is not None else z_s.expand(b - a, -1)
+            if expr_hi is None:
+                z = z_s.expand(b - a, -1)
+            else:
+                e = expr_hi[a:b].to(dev)
+                pe = None
+                if motion.glimpses:  # the glimpses sit where the expression frames' own pose puts them
+                    lm = None if lm_expr is None else lm_expr[a:b]
+                    pe = pd if same and pose is not None else pose_of(expr[a:b].to(dev), lm)
+                z = motion.encode_expression(e, pe)
             outs.append(motion.render(src, pose_s, pd, z))
         return torch.cat(outs)
 

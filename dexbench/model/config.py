@@ -41,6 +41,33 @@ class MotionConfig:
     # also warp the source image itself (its face plane) by the relative pose and fuse it at the decoder's last
     # stage: full-resolution texture past the 16^3 volume (tiny's deviation; see reference_model/README.md)
     image_skip: bool = False
+    # what the expression encoder reads: `image` (the whole re-posed driving frame; the paper's FAN on aligned
+    # faces) or `glimpses` (tiny: pose-normalised eye + mouth patches, dexbench/model/motion/glimpses.py, sampled
+    # where the pose encoder's estimate of the driver's pose puts these head-frame patches)
+    expression_input: str = "image"
+    glimpse_size: int = 24  # pixels per glimpse side
+    # patch centres in the head frame (x right, y down, z toward the back; head units): subject-right eye,
+    # left eye, mouth. Least-squares fits of the eye-corner / mouth landmark centres on SynthHeads ground truth
+    # (eyes lowered to take the brows in); another dataset's head frame needs its own
+    glimpse_anchors: tuple[tuple[float, float, float], ...] = (
+        (-0.42, -0.12, -0.93),
+        (0.42, -0.12, -0.93),
+        (0.0, 0.88, -0.85),
+    )
+    glimpse_extents: tuple[float, ...] = (0.36, 0.36, 0.52)  # half side lengths of the patches (head units)
+    # frames are read at this size for the glimpses (0 = image_size): normalised coordinates make the glimpses
+    # resolution-independent, so they can see eyes and mouth at the dataset's crop size
+    glimpse_source_size: int = 0
+    # blank the glimpse regions (eyes, mouth; at the driver's estimated pose) of the warped source image before
+    # the decoder's image skip, so that the decoder cannot copy the source's eyes and mouth past the code
+    skip_mask_parts: bool = False
+    # output = mask * warped source image + (1 - mask) * decoded colours (a predicted per-pixel mask) instead of
+    # decoding the colours alone: the face plane keeps the source's full-resolution texture (tiny; needs image_skip)
+    skip_blend: bool = False
+    # channels of the part canvas (0 = off; tiny): the expression code is also decoded into one small feature patch
+    # per glimpse part, drawn into the image at the driving pose (glimpses.paste_parts) and fused at the decoder's
+    # last stage, so the code acts where the eyes and mouth are rather than only through global AdaIN statistics
+    part_canvas: int = 0
 
 
 @dataclass
@@ -62,6 +89,9 @@ class AugmentConfig:
     repose_degrees: float = 25.0  # in-plane re-posing of the expression encoder's view
     repose_scale: float = 0.15
     repose_shift: float = 0.1
+    # glimpse placement jitter (fraction of a patch's half side: shift, and log zoom) during training, so the
+    # glimpse encoder tolerates the pose estimate's error
+    glimpse_jitter: float = 0.1
 
 
 @dataclass
@@ -142,7 +172,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         if is_dataclass(cur):
             kwargs[k] = _build(type(cur), v or {}, f"{where}.{k}")
         elif isinstance(cur, tuple):
-            kwargs[k] = tuple(v)
+            kwargs[k] = tuple(tuple(x) if isinstance(x, list) else x for x in v)
         else:
             kwargs[k] = v
     return cls(**kwargs)

@@ -62,7 +62,7 @@ def evaluate(config: str, runs: str, shards: str, every: int = 4, max_pairs: int
         x = torch.cat(imgs)
         lm = torch.from_numpy(np.concatenate([a.landmarks for a in anns]).astype(np.float32) * size / native)
         p = motion.pose_encoder(mask_eyes_mouth(x, lm))
-        z = motion.expression_encoder(x)
+        z = motion.encode_expression(x, p)
         if motion.expression_head is not None:  # the auxiliary read-out trained by loss.expression_prior
             heads[split] = motion.expression_head(z).numpy()
         codes[split] = (
@@ -124,13 +124,12 @@ def _transfer(cfg, motion, reader, shards, expr_probe, max_pairs: int, config: s
                 continue
             tgt = _to_tensor(target, size)
             t_pose = motion.pose_encoder(tgt)  # truth read by the same instrument (removes its bias)
-            t_expr = expr_probe(motion.expression_encoder(tgt).numpy())
+            t_expr = expr_probe(motion.encode_expression(tgt, t_pose).numpy())
             for name, m in methods.items():
                 x = _to_tensor(m.animate(req), size)
-                acc[name]["pose_deg"].append(
-                    float(geodesic_deg(motion.pose_encoder(x).rotation, t_pose.rotation).mean())
-                )
-                e = expr_probe(motion.expression_encoder(x).numpy())
+                x_pose = motion.pose_encoder(x)
+                acc[name]["pose_deg"].append(float(geodesic_deg(x_pose.rotation, t_pose.rotation).mean()))
+                e = expr_probe(motion.encode_expression(x, x_pose).numpy())
                 acc[name]["expr_l2"].append(float(np.linalg.norm(e - t_expr, axis=1).mean()))
         results[task.name] = {
             m: {k: round(float(np.mean(v)), 4) for k, v in d.items()} | {"pairs": len(d["pose_deg"])}

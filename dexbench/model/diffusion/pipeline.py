@@ -34,8 +34,8 @@ class DexPortraitPipeline(DiffusionPipeline):
             images = mask_eyes_mouth(images, landmarks)
         return self.motion.pose_encoder(images)
 
-    def encode_expression(self, images: torch.Tensor) -> torch.Tensor:
-        return self.motion.expression_encoder(images)
+    def encode_expression(self, images: torch.Tensor, pose: Pose | None = None) -> torch.Tensor:
+        return self.motion.encode_expression(images, pose)
 
     def to_latent(self, images: torch.Tensor) -> torch.Tensor:
         if self.vae is None:
@@ -67,13 +67,19 @@ class DexPortraitPipeline(DiffusionPipeline):
         dev = next(self.model.parameters()).device
         src = source[None].to(dev)
         pose_s = self.encode_pose(src, None if source_landmarks is None else source_landmarks[None].to(dev))
-        z_s = self.encode_expression(src)
+        z_s = self.encode_expression(src, pose_s)
         pose_d = (
             self.encode_pose(pose.to(dev), None if pose_landmarks is None else pose_landmarks.to(dev))
             if pose is not None
             else pose_s.repeat_interleave(t_frames)
         )
-        z_d = self.encode_expression(expression.to(dev)) if expression is not None else z_s.expand(t_frames, -1)
+        # glimpse encoders place their glimpses by the expression frames' own pose (estimated there when the pose
+        # comes from other frames)
+        z_d = (
+            self.encode_expression(expression.to(dev), pose_d if expression is pose else None)
+            if expression is not None
+            else z_s.expand(t_frames, -1)
+        )
         pose_s_t = pose_s.repeat_interleave(t_frames)
         ref = self.to_latent(src)
         self.model.encode_reference(ref)

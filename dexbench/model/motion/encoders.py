@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dexbench.model.config import MotionConfig
-from dexbench.model.motion.blocks import ConvNeXtBlock, conv_stem
+from dexbench.model.motion.blocks import ConvNeXtBlock, DownBlock, conv_stem
 from dexbench.model.pose import Pose
 from dexbench.model.rotation import rotation_6d_to_matrix
 
@@ -51,6 +51,27 @@ class ExpressionEncoder(nn.Module):
         low = F.avg_pool2d(h, 2)
         h = h + self.up(F.interpolate(low, size=h.shape[-2:], mode="nearest"))
         h = self.blocks(h)
+        return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1))
+
+
+class GlimpseExpressionEncoder(nn.Module):
+    """Pose-normalised part glimpses (3 x 3 channels, glimpse_size^2; see glimpses.py) -> 1-D expression latent.
+
+    Tiny's stand-in for the paper's FAN on aligned faces: the alignment is done by the pose encoder's estimate, and
+    the network sees eyes and mouth only. Convs on the channel-stacked glimpses, ConvNeXt blocks, mean + max pool.
+    """
+
+    def __init__(self, cfg: MotionConfig) -> None:
+        super().__init__()
+        c = cfg.encoder_channels
+        parts = len(cfg.glimpse_anchors)
+        self.inp = nn.Conv2d(3 * parts, c[1], 3, padding=1)
+        self.down = nn.Sequential(DownBlock(c[1], c[-1]), DownBlock(c[-1], c[-1]))
+        self.blocks = nn.Sequential(ConvNeXtBlock(c[-1]), ConvNeXtBlock(c[-1]))
+        self.head = nn.Linear(2 * c[-1], cfg.expression_dim)
+
+    def forward(self, glimpses: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.down(F.leaky_relu(self.inp(glimpses), 0.2)))
         return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1))
 
 

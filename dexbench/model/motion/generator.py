@@ -10,9 +10,37 @@ import torch.nn.functional as F
 
 from dexbench.model.config import MotionConfig
 from dexbench.model.motion.blocks import ResBlock3d, StyledBlock
-from dexbench.model.motion.encoders import AppearanceEncoder, ExpressionEncoder, PoseEncoder
+from dexbench.model.motion.encoders import (
+    AppearanceEncoder,
+    ExpressionEncoder,
+    GlimpseExpressionEncoder,
+    PoseEncoder,
+)
+from dexbench.model.motion.glimpses import part_mask, paste_parts, sample_glimpses
 from dexbench.model.pose import Pose
 from dexbench.model.warp import warp_image, warp_volume
+
+
+class PartCanvas(nn.Module):
+    """Expression code -> one (C, 16, 16) feature patch per glimpse part, in the glimpses' head-frame layout."""
+
+    def __init__(self, cfg: MotionConfig) -> None:
+        super().__init__()
+        self.parts, self.channels = len(cfg.glimpse_anchors), cfg.part_canvas
+        c = self.channels
+        self.fc = nn.Linear(cfg.expression_dim, self.parts * c * 16)
+        self.up = nn.Sequential(
+            nn.Upsample(scale_factor=2.0, mode="bilinear", align_corners=False),
+            nn.Conv2d(c, c, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2.0, mode="bilinear", align_corners=False),
+            nn.Conv2d(c, c, 3, padding=1),
+        )
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        b = code.shape[0]
+        h = F.leaky_relu(self.fc(code), 0.2).reshape(b * self.parts, self.channels, 4, 4)
+        return self.up(h).reshape(b, self.parts, self.channels, 16, 16)
 
 
 class Decoder(nn.Module):
@@ -29,18 +57,35 @@ class Decoder(nn.Module):
         self.stages = nn.ModuleList([StyledBlock(c[0], c[0], style, upsample=False)])
         for cin, cout in itertools.pairwise(c):
             self.stages.append(StyledBlock(cin, cout, style, upsample=True))
-        self.skip = nn.Conv2d(c[-1] + 3, c[-1], 3, padding=1) if cfg.image_skip else None
+        extra = (3 if cfg.image_skip else 0) + cfg.part_canvas
+        self.skip = nn.Conv2d(c[-1] + extra, c[-1], 3, padding=1) if extra else None
         self.to_rgb = nn.Conv2d(c[-1], 3, 1)
+        # skip_blend: a per-pixel mask chooses between the warped source image and the decoder's own colours (an
+        # occlusion-mask-style output, as in FOMM / LivePortrait's stitching); zero init = an even blend
+        self.blend = nn.Conv2d(c[-1], 1, 3, padding=1) if cfg.image_skip and cfg.skip_blend else None
+        if self.blend is not None:
+            nn.init.zeros_(self.blend.weight)
+            nn.init.zeros_(self.blend.bias)
 
     def forward(
-        self, flat: torch.Tensor, feat: torch.Tensor, style: torch.Tensor, warped_image: torch.Tensor | None = None
+        self,
+        flat: torch.Tensor,
+        feat: torch.Tensor,
+        style: torch.Tensor,
+        warped_image: torch.Tensor | None = None,
+        canvas: torch.Tensor | None = None,
     ) -> torch.Tensor:
         h = self.inp(torch.cat([flat, feat], dim=1))
         for stage in self.stages:
             h = stage(h, style)
         if self.skip is not None:
-            h = h + F.leaky_relu(self.skip(torch.cat([h, warped_image], dim=1)), 0.2)
-        return torch.tanh(self.to_rgb(h))
+            extra = [x for x in (warped_image, canvas) if x is not None]
+            h = h + F.leaky_relu(self.skip(torch.cat([h, *extra], dim=1)), 0.2)
+        rgb = torch.tanh(self.to_rgb(h))
+        if self.blend is None:
+            return rgb
+        m = torch.sigmoid(self.blend(h))
+        return m * warped_image + (1.0 - m) * rgb
 
 
 class MotionGenerator(nn.Module):
@@ -53,13 +98,41 @@ class MotionGenerator(nn.Module):
             raise ValueError("motion config: volume_size * 2**(len(decoder_channels) - 1) must equal image_size")
         self.cfg = cfg
         self.pose_encoder = PoseEncoder(cfg)
-        self.expression_encoder = ExpressionEncoder(cfg)
+        if cfg.expression_input not in ("image", "glimpses"):
+            raise ValueError(f"motion.expression_input must be image or glimpses, not {cfg.expression_input!r}")
+        self.glimpses = cfg.expression_input == "glimpses"
+        self.expression_encoder = GlimpseExpressionEncoder(cfg) if self.glimpses else ExpressionEncoder(cfg)
+        # glimpse geometry comes from the config; not persistent, so checkpoints hold only learned weights
+        self.register_buffer("anchors", torch.tensor(cfg.glimpse_anchors, dtype=torch.float32), persistent=False)
+        self.register_buffer("extents", torch.tensor(cfg.glimpse_extents, dtype=torch.float32), persistent=False)
         self.appearance_encoder = AppearanceEncoder(cfg)
         self.fuse = ResBlock3d(2 * cfg.volume_channels, cfg.volume_channels)
         feat_channels = self.appearance_encoder.lift.in_channels
         self.decoder = Decoder(cfg, feat_channels)
+        self.part_canvas = PartCanvas(cfg) if cfg.part_canvas else None
         # auxiliary read-out of the annotated expression parameters (training only; see loss.expression_prior)
         self.expression_head = nn.Linear(cfg.expression_dim, cfg.expression_targets) if cfg.expression_targets else None
+
+    def encode_expression(
+        self, images: torch.Tensor, pose: Pose | None = None, jitter: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Expression codes of driving frames (B, 3, H, W). `image` input: the frames themselves (any re-posing
+        augmentation is the caller's). `glimpses`: eye + mouth glimpses where `pose` (the pose encoder's estimate of
+        these frames, detached; estimated here from the unmasked frames if None) puts them; H may exceed image_size.
+        """
+        if not self.glimpses:
+            return self.expression_encoder(images)
+        if pose is None:
+            pose = self.pose_encoder(self._at_model_size(images))
+        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        g = sample_glimpses(images, pose, self.anchors, self.extents, self.cfg.glimpse_size, jitter)
+        return self.expression_encoder(g)
+
+    def _at_model_size(self, images: torch.Tensor) -> torch.Tensor:
+        s = self.cfg.image_size
+        if images.shape[-1] == s:
+            return images
+        return F.interpolate(images, size=(s, s), mode="area" if images.shape[-1] > s else "bilinear")
 
     def render(
         self, source: torch.Tensor, source_pose: Pose, driving_pose: Pose, expression: torch.Tensor
@@ -74,12 +147,25 @@ class MotionGenerator(nn.Module):
         fused = self.fuse(torch.cat([vol, warped], dim=1))
         b, c, d, h, w = fused.shape
         image = warp_image(source, source_pose, driving_pose) if self.cfg.image_skip else None
-        return self.decoder(fused.reshape(b, c * d, h, w), feat, torch.cat([app, expression], dim=1), image)
+        if image is not None and self.cfg.skip_mask_parts:
+            image = image * (1.0 - part_mask(driving_pose, self.anchors, self.extents, image.shape[-1]))
+        canvas = None
+        if self.part_canvas is not None:
+            size = self.cfg.image_size
+            canvas = paste_parts(self.part_canvas(expression), driving_pose, self.anchors, self.extents, size)
+        style = torch.cat([app, expression], dim=1)
+        return self.decoder(fused.reshape(b, c * d, h, w), feat, style, image, canvas)
 
     def forward(
-        self, source: torch.Tensor, pose_input: torch.Tensor, expression_input: torch.Tensor
+        self,
+        source: torch.Tensor,
+        pose_input: torch.Tensor,
+        expression_input: torch.Tensor,
+        glimpse_jitter: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, ...]:
-        """Training pass (through DDP when wrapped): pose_input = [source; driving] views, B each.
+        """Training pass (through DDP when wrapped): pose_input = [source; driving] views, B each; expression_input =
+        the driving views the expression encoder reads (`glimpses`: at their own resolution, placed by the pose
+        encoder's driving pose, detached, plus `glimpse_jitter`).
 
         Returns the prediction, both poses as plain tensors, the expression code and the auxiliary head's read-out
         of it (inside forward so that DDP sees every parameter used; (B, 0) without a head):
@@ -88,7 +174,7 @@ class MotionGenerator(nn.Module):
         b = source.shape[0]
         poses = self.pose_encoder(pose_input)
         pose_s, pose_d = poses.index(slice(0, b)), poses.index(slice(b, 2 * b))
-        code = self.expression_encoder(expression_input)
+        code = self.encode_expression(expression_input, pose_d, glimpse_jitter)
         pred = self.render(source, pose_s, pose_d, code)
         return (
             pred,

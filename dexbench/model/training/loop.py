@@ -155,7 +155,7 @@ def train(
     per_process = tc.batch_size
     ds = TrainingPairs(
         cfg.data.shards,
-        size=cfg.data.size,
+        size=getattr(stage, "data_size", cfg.data.size),  # a stage may read frames larger than data.size
         split=cfg.data.split,
         n_driving=tc.n_driving,
         pairs_per_clip=cfg.data.pairs_per_clip,

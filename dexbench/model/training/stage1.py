@@ -37,6 +37,12 @@ class Stage1:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        m = cfg.motion
+        # glimpses may be read at a higher resolution than the generator's (motion.glimpse_source_size): the loop
+        # then loads frames at that size and forward() downsamples them for everything else
+        self.data_size = (
+            max(cfg.data.size, m.glimpse_source_size) if m.expression_input == "glimpses" else cfg.data.size
+        )
         self.perceptual = None
         if cfg.loss.perceptual > 0 or cfg.loss.face_perceptual > 0:
             from dexbench.model.perceptual import load_lpips_vgg
@@ -61,12 +67,23 @@ class Stage1:
         dev = next(self.G.parameters()).device
         src, drv = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
         lm_s, lm_d = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
+        drv_full, size = drv, self.cfg.motion.image_size
+        if src.shape[-1] != size:  # frames loaded at the glimpse resolution: the generator works at image_size
+            f = size / src.shape[-1]
+            src, drv = (torch.nn.functional.interpolate(x, size=(size, size), mode="area") for x in (src, drv))
+            lm_s, lm_d = lm_s * f, lm_d * f
         aug = self.cfg.augment
         pose_in = torch.cat([src, drv])
         if aug.mask_eyes_mouth:
             pose_in = mask_eyes_mouth(pose_in, torch.cat([lm_s, lm_d]))
-        expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in)
+        jitter = None
+        if self.cfg.motion.expression_input == "glimpses":
+            expr_in = drv_full
+            u = torch.rand(src.shape[0], 3, generator=self.gen) * 2 - 1
+            jitter = (u * aug.glimpse_jitter).to(dev)
+        else:
+            expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
+        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter)
         return {
             "code": code,
             "readout": readout,

@@ -128,7 +128,7 @@ class Stage2:
             lm_d = batch["driving_landmarks"].to(dev).flatten(0, 1)
             pose_s = self.motion.pose_encoder(mask_eyes_mouth(src, lm_s)).repeat_interleave(t_frames)
             pose_d = self.motion.pose_encoder(mask_eyes_mouth(flat, lm_d))
-            z_d = self.motion.expression_encoder(flat)
+            z_d = self.motion.encode_expression(flat, pose_d)
             x0, ref = self._latent(flat), self._latent(src)
         noise = torch.randn(x0.shape, generator=self.gen).to(dev)
         ts = torch.randint(0, self.noise.config.num_train_timesteps, (b,), generator=self.gen)

@@ -1,0 +1,110 @@
+"""What a model working at S pixels can score on AED / APD at best, measured with the benchmark's own analyser.
+
+On a SynthHeads workspace's cross-reenactment and expression-only pairs, against the task's ground truth (the
+generator's render of source identity x driver pose x driver expression, stored as the shards store frames):
+  static            the source frame repeated (what a frozen portrait scores)
+  oracle            the ground truth itself (0 by construction: checks the plumbing)
+  oracle@S          the ground truth down-sampled to S px and back (INTER_AREA / INTER_CUBIC, as the reference
+                    methods resize): the ceiling of any S-px output
+  source_expr@S     the generator's render with the driver's pose but the *source's* expression, at S px: what a
+                    method that transfers pose perfectly and expression not at all scores
+AED / APD as dexbench.metrics.motion computes them (FaceAnalyzer dlib68+iris, YuNet per frame, mean over frames
+with a face on both sides, then over pairs).
+
+    python reference_model/aed_ceilings.py --root WORKSPACE [--size 64] [--pairs 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+
+TASKS = ("cross-reenactment", "expression-only")
+
+
+def _down_up(frames: np.ndarray, size: int) -> np.ndarray:
+    h, w = frames.shape[1:3]
+    return np.stack(
+        [
+            cv2.resize(cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
+            for f in frames
+        ]
+    )
+
+
+def ceilings(root: str, size: int = 64, pairs: int = 8, frames: int = 48) -> dict:
+    from dexbench.data.synth import MotionTrack
+    from dexbench.face.analyzer import FaceAnalyzer
+    from dexbench.io.jpeg import decode_jpeg, encode_jpeg
+    from dexbench.metrics.motion import expression_error, pose_errors
+    from dexbench.metrics.scorer import EvalConfig, detect_each
+    from dexbench.progress import track as progress
+    from dexbench.protocol.manifest import load_task_manifest
+    from dexbench.protocol.pairs import PairLoader
+    from dexbench.protocol.tasks import TASKS as ALL
+
+    ec = EvalConfig()
+    fa = FaceAnalyzer(detect_every=ec.face_detect_every, landmarker=ec.face_landmarker)
+    loader = PairLoader(f"{root}/datasets/synthheads/shards", f"{root}/datasets/synthheads/raw")
+    quality = int(loader.reader.metadata.get("jpeg_quality", 95))
+
+    def face(fr: np.ndarray):
+        return fa.analyze(fr, keypoints=detect_each(fa, fr).keypoints)
+
+    out: dict = {"size": size, "analyzer": fa.provenance()}
+    for name in TASKS:
+        task = ALL[name]
+        man = load_task_manifest(f"{root}/protocol", "synthheads", name)
+        acc: dict[str, dict[str, list[float]]] = {}
+        for pair in progress(man.pairs[:pairs], f"ceilings: {name}"):
+            req = loader.request(task, pair)
+            target = loader.target(task, pair)[:frames]
+            n = len(target)
+            o = loader.oracle
+            drv = o.motion(pair.driver_clip).slice(pair.driver_start, pair.driver_start + n)
+            src = o.motion(pair.source_clip).slice(pair.source_frame, pair.source_frame + 1)
+            pose = drv if task.pose_from == "driver" else src
+
+            def rep(track, key: str, n: int = n) -> np.ndarray:
+                v = getattr(track, key)
+                return v if len(track) == n else np.repeat(v[:1], n, axis=0)
+
+            keep = MotionTrack(
+                **{k: rep(pose, k) for k in ("yaw", "pitch", "roll", "tx", "ty", "scale")},
+                expression=rep(src, "expression"),
+            )
+            kept = np.stack([decode_jpeg(encode_jpeg(f, quality)) for f in o.render(pair.source_clip, keep)])
+            cands = {
+                "static": np.repeat(req.source.image[None], n, axis=0),
+                "oracle": target,
+                f"oracle@{size}": _down_up(target, size),
+                f"source_expr@{size}": _down_up(kept, size),
+            }
+            ref = face(target)
+            for key, fr in cands.items():
+                res = face(fr)
+                ok = np.asarray(res.detected, bool) & np.asarray(ref.detected, bool)
+                a = acc.setdefault(key, {"aed": [], "apd": []})
+                if ok.any():
+                    a["aed"].append(float(expression_error(res, ref)[ok].mean()))
+                    a["apd"].append(float(pose_errors(res, ref)["apd"][ok].mean()))
+        out[name] = {k: {m: round(float(np.mean(v)), 4) for m, v in d.items()} for k, d in acc.items()}
+    out["pairs"], out["frames"] = pairs, frames
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", required=True, help="workspace with datasets/synthheads/{raw,shards} and protocol/")
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--pairs", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=48)
+    a = ap.parse_args()
+    print(json.dumps(ceilings(a.root, a.size, a.pairs, a.frames)))
+
+
+if __name__ == "__main__":
+    main()
