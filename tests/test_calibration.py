@@ -13,7 +13,13 @@ from dexbench.data.recipes.synthheads import SynthParams, build_raw
 from dexbench.data.synth import EXPRESSION_NAMES as SYNTH_NAMES
 from dexbench.data.synth import sample_identity
 from dexbench.face import FaceAnalyzer, meanshape
-from dexbench.face.calibration import SPEARMAN_TARGET, derive_full_alignment, expression_sweep, expression_tables
+from dexbench.face.calibration import (
+    SPEARMAN_TARGET,
+    SWEEP_FRAMES,
+    derive_full_alignment,
+    expression_sweep,
+    expression_tables,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +43,7 @@ def test_calibration_json_is_deterministic(tiny_raw: Path, tmp_path: Path, monke
     assert 0 < res["landmarks"]["akd_px"] < 5.0
     sweep = res["expression"]["sweep"]
     assert set(sweep["mapping"]) == {"jaw_open", "smile", "blink_left", "blink_right", "brow_raise"}
-    assert sweep["frames"] == 32 and set(sweep["on_true_landmarks"]["mapping"]) == set(sweep["mapping"])
+    assert sweep["frames"] == SWEEP_FRAMES and set(sweep["on_true_landmarks"]["mapping"]) == set(sweep["mapping"])
     assert res["provenance"]["landmarker_name"] == "dlib68+iris"
     assert res["provenance"]["weights_meanshape-68_sha256"]
 
