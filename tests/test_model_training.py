@@ -61,6 +61,22 @@ def test_expression_prior_needs_matching_targets(workspace, tmp_path: Path) -> N
         train(Stage1, cfg, tmp_path / "s1", max_steps=1, cpu=True)
 
 
+def test_code_swap_and_contrast_pairs_train(workspace, tmp_path: Path) -> None:
+    cfg = tiny_config(
+        str(workspace.shards),
+        data={"source_contrast": 3},
+        motion={"expression_input": "glimpses", "glimpse_size": 8},
+        loss={"code_swap": 1.0},
+    )
+    train(Stage1, cfg, tmp_path / "s1", max_steps=2, cpu=True)
+    rows = (tmp_path / "s1" / "losses.csv").read_text().splitlines()
+    swap = [float(r.split(",")[rows[0].split(",").index("code_swap")]) for r in rows[1:]]
+    assert len(swap) == 2 and all(np.isfinite(swap)) and all(v > 0 for v in swap)
+    bad = tiny_config(str(workspace.shards), loss={"code_swap": 1.0})  # whole-frame encoder: no glimpses to read
+    with pytest.raises(DexbenchError, match="code_swap"):
+        train(Stage1, bad, tmp_path / "s2", max_steps=1, cpu=True)
+
+
 @pytest.mark.parametrize("stage", ["stage1", "stage2"])
 def test_resume_gives_the_identical_next_step(workspace, trained, tmp_path: Path, stage: str) -> None:
     root, cfg = trained

@@ -107,3 +107,23 @@ def test_batched_mode_gives_the_dataloader_batches(workspace, pixels: str) -> No
     plain = list(itertools.islice(iter(TrainingPairs(workspace.shards, **kw)), 8))
     assert resumed["clip_id"] == [s["clip_id"] for s in plain[4:]]
     assert torch.equal(resumed["driving"], torch.stack([s["driving"] for s in plain[4:]]))
+
+
+def test_expression_contrast_sources_differ_more_in_expression(workspace) -> None:
+    reader = ShardReader(workspace.shards)
+
+    def mean_gap(ds: TrainingPairs) -> float:
+        gaps = []
+        for r in itertools.islice(ds.records(), 60):
+            e = [
+                reader.annotations(r.clip_id, np.array([f])).expression[0]
+                for f in (r.source_frame, r.driving_frames[0])
+            ]
+            gaps.append(np.abs(e[0] - e[1]).sum())
+        return float(np.mean(gaps))
+
+    plain = TrainingPairs(workspace.shards, size=16, seed=2, buffer=8)
+    contrast = TrainingPairs(workspace.shards, size=16, seed=2, buffer=8, source_contrast=4)
+    again = TrainingPairs(workspace.shards, size=16, seed=2, buffer=8, source_contrast=4)
+    assert list(itertools.islice(contrast.records(), 20)) == list(itertools.islice(again.records(), 20))
+    assert mean_gap(contrast) > 1.2 * mean_gap(plain)

@@ -139,6 +139,7 @@ class TrainingPairs(IterableDataset):
         cache_row_groups: int = 4,
         pixels: str = "float",
         batch_size: int | None = None,
+        source_contrast: int = 0,
     ) -> None:
         super().__init__()
         if pixels not in PIXEL_TYPES:
@@ -148,6 +149,8 @@ class TrainingPairs(IterableDataset):
         self.pairs_per_clip, self.buffer, self.seed, self.skip = int(pairs_per_clip), int(buffer), int(seed), int(skip)
         self.cache_row_groups = max(1, int(cache_row_groups))
         self.pixels = pixels
+        # > 1: the source is the most expression-different of this many random frames of the clip (see records())
+        self.source_contrast = int(source_contrast)
         self.batch_size = None if batch_size is None else int(batch_size)
         if self.batch_size is not None and self.batch_size < 1:
             raise DexbenchError(f"batch_size must be >= 1, not {batch_size}")
@@ -197,15 +200,34 @@ class TrainingPairs(IterableDataset):
                 for clip in rng.permutation(sorted(per_clip)):
                     frames = per_clip[str(clip)]
                     for _ in range(self.pairs_per_clip):
-                        src = int(rng.choice(frames))
-                        start = int(rng.integers(0, len(frames) - self.n_driving + 1))
-                        drv = tuple(int(x) for x in frames[start : start + self.n_driving])
+                        if self.source_contrast > 1:
+                            start = int(rng.integers(0, len(frames) - self.n_driving + 1))
+                            drv = tuple(int(x) for x in frames[start : start + self.n_driving])
+                            src = self._contrast_source(shard, str(clip), frames, drv, rng)
+                        else:
+                            src = int(rng.choice(frames))
+                            start = int(rng.integers(0, len(frames) - self.n_driving + 1))
+                            drv = tuple(int(x) for x in frames[start : start + self.n_driving])
                         buf.append(PairRecord(shard, int(g), str(clip), src, drv))
                         if len(buf) >= self.buffer:
                             yield buf.pop(int(rng.integers(len(buf))))
             epoch += 1
             if len(order[worker::n_workers]) == 0:  # more workers than row groups: this one idles
                 return
+
+    def _contrast_source(
+        self, shard: str, clip: str, frames: np.ndarray, drv: tuple[int, ...], rng: np.random.Generator
+    ) -> int:
+        """Expression-contrast sampling: of `source_contrast` random frames of the clip, the one whose expression
+        annotation (exact on SynthHeads; the annotator's estimate on real data) is farthest from the driving
+        frames' mean. Same-clip pairs otherwise often share the expression, and the generator learns to copy the
+        source's eyes and mouth instead of drawing the driver's code."""
+        cand = rng.choice(frames, size=min(self.source_contrast, len(frames)), replace=False)
+        ann = self._shard_annotations(shard)
+        expr = ann.arrays["expression"]
+        target = expr[ann.rows(clip, list(drv))].mean(0)
+        dist = np.abs(expr[ann.rows(clip, [int(c) for c in cand])] - target).sum(1)
+        return int(cand[int(np.argmax(dist))])
 
     # ---- decoding ---------------------------------------------------------------------------------------------
     def _row_group(self, shard: str, g: int) -> _RowGroup:

@@ -19,6 +19,9 @@ class DataConfig:
     pairs_per_clip: int = 4
     buffer: int = 64
     num_workers: int = 0
+    # expression-contrast pairs (tiny): > 1 = the source is the most expression-different (by the shards'
+    # expression annotation) of this many random frames of the driver's clip; 0 = a uniformly random frame (paper)
+    source_contrast: int = 0
 
 
 @dataclass
@@ -80,6 +83,10 @@ class LossConfig:
     pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
     expression_l1: float = 0.0  # L1 inside the driver's eyes + mouth ellipses: where expression lives in the image
     expression_prior: float = 0.0  # regress the expression annotation from the code (needs motion.expression_targets)
+    # code-swap cycle (tiny): render each source with another sample's expression code (another identity), read the
+    # expression back from the output's glimpses with the encoder and head frozen, and regress it to that sample's
+    # annotation, so the decoder must draw the code rather than copy the source's eyes and mouth (needs the head)
+    code_swap: float = 0.0
     adversarial_start: int = 100
 
 

@@ -116,6 +116,8 @@ class Stage1:
                     "set motion.expression_targets to the annotation's length (or loss.expression_prior to 0)",
                 )
             losses["expression_prior"] = ((out["readout"] - target_expr) ** 2).sum(1).mean()
+        if lc.code_swap > 0:
+            losses["code_swap"] = self._code_swap(out, batch["driving_expression"][:, 0].to(dev))
         gt = Pose(*(batch[f"driving_{k}"][:, 0].to(dev) for k in ("rotation", "translation", "scale")))
         gs = Pose(*(batch[f"source_{k}"].to(dev) for k in ("rotation", "translation", "scale")))
         losses["pose_prior"] = 0.5 * (pose_prior_loss(out["pose_d"], gt) + pose_prior_loss(out["pose_s"], gs))
@@ -133,6 +135,7 @@ class Stage1:
             "pose_prior": lc.pose_prior,
             "expression_l1": lc.expression_l1,
             "expression_prior": lc.expression_prior,
+            "code_swap": lc.code_swap,
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,
@@ -152,6 +155,29 @@ class Stage1:
         else:
             logs["adv_g"] = logs["adv_d"] = float("nan")
         return {k: logs[k] for k in sorted(logs)}
+
+    def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> torch.Tensor:
+        """Render source i at its driving pose with sample i+1's code (another clip, usually another identity),
+        read the expression back from the rendering's glimpses and regress it to sample i+1's annotation. The
+        encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly."""
+        G = self.accelerator.unwrap_model(self.G)
+        if G.expression_head is None or not G.glimpses:
+            raise DexbenchError(
+                "loss.code_swap needs motion.expression_input: glimpses and motion.expression_targets > 0",
+                "set them in the config (or loss.code_swap to 0)",
+            )
+        pose_s, pose_d = out["pose_s"], out["pose_d"]
+        swapped = out["code"].detach().roll(1, dims=0)
+        pred = G.render(out["src"], pose_s, pose_d, swapped)
+        frozen = [*G.expression_encoder.parameters(), *G.expression_head.parameters()]
+        for p in frozen:
+            p.requires_grad_(False)
+        try:
+            readout = G.expression_head(G.encode_expression(pred, pose_d))
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+        return ((readout - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
 
     @torch.no_grad()
     def samples(self, batch: dict[str, Any]) -> np.ndarray:
