@@ -67,8 +67,9 @@ def frechet_low_rank(a: np.ndarray, b: np.ndarray) -> float:
 
 def fid_from_gaussians(g1: RunningGaussian, g2: RunningGaussian) -> float:
     """FID of two streams: the exact low-rank form while both kept their rows (fewer than d), else the moments."""
-    if g1.rows is not None and g2.rows is not None:
-        return max(0.0, frechet_low_rank(g1.rows, g2.rows))
+    rows1, rows2 = g1.rows, g2.rows  # each a concatenation: read once
+    if rows1 is not None and rows2 is not None:
+        return max(0.0, frechet_low_rank(rows1, rows2))
     return fid_from_stats(g1.mean, g1.cov, g2.mean, g2.cov)
 
 
@@ -91,12 +92,14 @@ class RunningGaussian:
         self.sum += f.sum(axis=0)
         self.outer += f.T @ f
         if self._rows is not None:
-            self._rows = [*self._rows, f] if self.n < len(self.sum) else None
+            self._rows.append(f)
+            if self.n >= len(self.sum):
+                self._rows = None
 
     @property
     def rows(self) -> np.ndarray | None:
         """Every vector seen, while there are fewer than `dim`; else None."""
-        if self._rows is None or not self._rows:
+        if not self._rows:
             return None
         return np.concatenate(self._rows)
 

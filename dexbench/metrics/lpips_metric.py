@@ -57,25 +57,26 @@ def backbone_state(path: str, net: str = "alex") -> dict:
     return mapped
 
 
+def build_lpips(net: str, backbone: ResolvedWeights, linear: ResolvedWeights):
+    """`lpips.LPIPS` v0.1 with a random trunk (nothing to download) and both resolved files loaded into it."""
+    import lpips
+
+    with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=False`
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(
+            net=net, version="0.1", pretrained=True, pnet_rand=True, model_path=str(linear.path), verbose=False
+        ).eval()
+    model.net.load_state_dict(backbone_state(str(backbone.path), net), strict=True)  # strict: raises on a mismatch
+    return model
+
+
 class LpipsNet:
     def __init__(self, backbone: str | None = None, linear: str | None = None) -> None:
-        import lpips
         import torch
 
         self.backbone: ResolvedWeights = resolve_weights("lpips-alex-backbone", backbone)
         self.linear: ResolvedWeights = resolve_weights("lpips-alex-linear", linear)
-        with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=False`
-            warnings.simplefilter("ignore", UserWarning)
-            self.model = lpips.LPIPS(
-                net="alex",
-                version="0.1",
-                pretrained=True,
-                pnet_rand=True,
-                model_path=str(self.linear.path),
-                verbose=False,
-            ).eval()
-        missing, unexpected = self.model.net.load_state_dict(backbone_state(str(self.backbone.path)), strict=True)
-        assert not missing and not unexpected
+        self.model = build_lpips("alex", self.backbone, self.linear)
         self._torch = torch
 
     def __call__(self, a: np.ndarray, b: np.ndarray, batch_size: int = 32) -> np.ndarray:

@@ -9,8 +9,6 @@ instead of a download or a silently different network.
 
 from __future__ import annotations
 
-import warnings
-
 import torch.nn as nn
 
 from dexbench.errors import DexbenchError
@@ -18,20 +16,11 @@ from dexbench.nets.registry import WeightsUnavailable, resolve_weights
 
 
 def load_lpips_vgg(backbone: str | None = None, linear: str | None = None) -> nn.Module:
-    import lpips
-
-    from dexbench.metrics.lpips_metric import backbone_state
+    from dexbench.metrics.lpips_metric import build_lpips
 
     try:
         trunk = resolve_weights("lpips-vgg-backbone", backbone)
         heads = resolve_weights("lpips-vgg-linear", linear)
     except WeightsUnavailable as exc:
         raise DexbenchError(f"the perceptual loss (LPIPS-VGG16) is unavailable: {exc.reason}", exc.hint) from exc
-    with warnings.catch_warnings():  # lpips still passes torchvision's deprecated `pretrained=False`
-        warnings.simplefilter("ignore", UserWarning)
-        net = lpips.LPIPS(
-            net="vgg", version="0.1", pretrained=True, pnet_rand=True, model_path=str(heads.path), verbose=False
-        )
-    net.net.load_state_dict(backbone_state(str(trunk.path), "vgg"), strict=True)
-    net.eval().requires_grad_(False)
-    return net
+    return build_lpips("vgg", trunk, heads).requires_grad_(False)

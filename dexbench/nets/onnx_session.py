@@ -38,7 +38,6 @@ class OnnxNetwork:
         weights_sha256: str,
         build: Callable[[], Any],
         example_shape: tuple[int, ...],
-        threads: int | None = None,
     ) -> None:
         import onnxruntime as ort
         import torch
@@ -48,7 +47,7 @@ class OnnxNetwork:
             self._export(build, example_shape)
         opts = ort.SessionOptions()
         # the caller's torch thread budget (1 under the demo's shared cores) also bounds ONNX Runtime
-        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        opts.intra_op_num_threads = torch.get_num_threads()
         opts.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])

@@ -75,14 +75,21 @@ def _check_name(raw: str) -> tuple[str | None, str | None]:
     return "/".join(parts), None
 
 
+def _member_name(raw: str, problems: list[Problem]) -> tuple[str | None, str]:
+    """(normalised name or None, printable name); a bad name is recorded in `problems`."""
+    name, bad = _check_name(raw)
+    where = raw.replace("\x00", "\\0")
+    if bad:
+        code = "archive-absolute" if "absolute" in bad else "archive-traversal" if ".." in bad else "archive-name"
+        problems.append(Problem(code, where, bad))
+    return name, where
+
+
 def _zip_members(zf: zipfile.ZipFile, limits: ArchiveLimits, problems: list[Problem]) -> list[_Member]:
     members = []
     for info in zf.infolist()[: limits.max_files + 1]:
-        name, bad = _check_name(info.filename)
-        where = info.filename.replace("\x00", "\\0")
-        if bad:
-            code = "archive-absolute" if "absolute" in bad else "archive-traversal" if ".." in bad else "archive-name"
-            problems.append(Problem(code, where, bad))
+        name, where = _member_name(info.filename, problems)
+        if name is None:
             continue
         mode = info.external_attr >> 16
         kind = stat.S_IFMT(mode)
@@ -117,11 +124,8 @@ def _tar_members(tf: tarfile.TarFile, limits: ArchiveLimits, problems: list[Prob
     for count, info in enumerate(tf):
         if count > limits.max_files:
             break
-        name, bad = _check_name(info.name)
-        where = info.name.replace("\x00", "\\0")
-        if bad:
-            code = "archive-absolute" if "absolute" in bad else "archive-traversal" if ".." in bad else "archive-name"
-            problems.append(Problem(code, where, bad))
+        name, where = _member_name(info.name, problems)
+        if name is None:
             continue
         if info.issym() or info.islnk():
             problems.append(
