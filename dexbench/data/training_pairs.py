@@ -200,20 +200,23 @@ class TrainingPairs(IterableDataset):
                 for clip in rng.permutation(sorted(per_clip)):
                     frames = per_clip[str(clip)]
                     for _ in range(self.pairs_per_clip):
+                        # the draw order of the default sampling (source, then driving window) is kept
                         if self.source_contrast > 1:
-                            start = int(rng.integers(0, len(frames) - self.n_driving + 1))
-                            drv = tuple(int(x) for x in frames[start : start + self.n_driving])
+                            drv = self._driving_window(frames, rng)
                             src = self._contrast_source(shard, str(clip), frames, drv, rng)
                         else:
                             src = int(rng.choice(frames))
-                            start = int(rng.integers(0, len(frames) - self.n_driving + 1))
-                            drv = tuple(int(x) for x in frames[start : start + self.n_driving])
+                            drv = self._driving_window(frames, rng)
                         buf.append(PairRecord(shard, int(g), str(clip), src, drv))
                         if len(buf) >= self.buffer:
                             yield buf.pop(int(rng.integers(len(buf))))
             epoch += 1
             if len(order[worker::n_workers]) == 0:  # more workers than row groups: this one idles
                 return
+
+    def _driving_window(self, frames: np.ndarray, rng: np.random.Generator) -> tuple[int, ...]:
+        start = int(rng.integers(0, len(frames) - self.n_driving + 1))
+        return tuple(int(x) for x in frames[start : start + self.n_driving])
 
     def _contrast_source(
         self, shard: str, clip: str, frames: np.ndarray, drv: tuple[int, ...], rng: np.random.Generator

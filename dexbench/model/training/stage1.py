@@ -30,6 +30,11 @@ class Stage1:
     name = "stage1"
 
     def __init__(self, cfg: ModelConfig, accelerator: Any) -> None:
+        if cfg.loss.code_swap > 0 and (cfg.motion.expression_input != "glimpses" or not cfg.motion.expression_targets):
+            raise DexbenchError(
+                "loss.code_swap needs motion.expression_input: glimpses and motion.expression_targets > 0",
+                "set them in the config (or loss.code_swap to 0)",
+            )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
@@ -160,12 +165,7 @@ class Stage1:
         """Render source i at its driving pose with sample i+1's code (another clip, usually another identity),
         read the expression back from the rendering's glimpses and regress it to sample i+1's annotation. The
         encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly."""
-        G = self.accelerator.unwrap_model(self.G)
-        if G.expression_head is None or not G.glimpses:
-            raise DexbenchError(
-                "loss.code_swap needs motion.expression_input: glimpses and motion.expression_targets > 0",
-                "set them in the config (or loss.code_swap to 0)",
-            )
+        G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         swapped = out["code"].detach().roll(1, dims=0)
         pred = G.render(out["src"], pose_s, pose_d, swapped)
