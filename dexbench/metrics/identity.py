@@ -7,7 +7,8 @@ One metric per embedder, named after it, so a report can never mix them up:
                  least-squares similarity transform of YuNet's 5 keypoints onto the ArcFace template (our own
                  Umeyama; insightface's norm_crop does the same), inputs (x - 127.5) / 127.5 RGB;
 - `csim_dlib`    dlib ResNet (128-d; second opinion): dlib's 5-point shape predictor inside the YuNet box, 150 px
-                 face chips (padding 0.25), dlib's batch descriptor.
+                 face chips (padding 0.25), dlib's ResNet weights rebuilt in torch (dexbench.nets.dlib_resnet) and run
+                 batched through ONNX Runtime: equal to dlib's own compute_face_descriptor (`runtime="dlib"`) to ~1e-6.
 Frames where no face is detected (in the output or the source) are left out of the mean; the fraction of output
 frames with a face is recorded per clip (`face_rate` column of the per-clip table).
 """
@@ -57,6 +58,7 @@ class Embedder:
     name = ""
     net = ""
     crop = ""
+    runtime = ""  # named in provenance when the network runs outside its own package
 
     def __init__(self, weights: ResolvedWeights) -> None:
         self.weights = weights
@@ -114,24 +116,48 @@ class ArcFaceEmbedder(Embedder):
 class DlibEmbedder(Embedder):
     name, net = "dlib", "dlib-resnet"
     crop = "dlib shape_predictor_5 in the YuNet box, get_face_chip 150 px, padding 0.25"
+    RUNTIMES = ("onnxruntime", "torch", "dlib")
+    default_runtime = "onnxruntime"
 
-    def __init__(self, weights: ResolvedWeights, explicit_shape5: str | None = None) -> None:
+    def __init__(
+        self, weights: ResolvedWeights, explicit_shape5: str | None = None, runtime: str | None = None
+    ) -> None:
         import dlib
 
+        runtime = runtime or self.default_runtime
+        if runtime not in self.RUNTIMES:
+            raise ValueError(f"unknown dlib ResNet runtime {runtime!r}; one of {self.RUNTIMES}")
         super().__init__(weights)
         self.shape5 = resolve_weights("dlib-shape5", explicit_shape5)
         self.predictor = dlib.shape_predictor(str(self.shape5.path))
-        self.model = dlib.face_recognition_model_v1(str(weights.path))
         self._dlib = dlib
+        if runtime != "dlib":
+            from dexbench.nets.dlib_resnet import DlibResNet
 
-    def embed(self, frames, boxes, keypoints):
+            # dlib's CPU forward pass costs ~85 ms a chip; the same weights rebuilt in torch and run batched
+            # through ONNX Runtime give the same descriptors (tests/test_dlib_resnet.py) >10x faster
+            self.model = DlibResNet(weights.path, weights.sha256, runtime)
+            self.runtime = self.model.runtime
+        else:
+            self.model = dlib.face_recognition_model_v1(str(weights.path))
+            self.runtime = f"dlib {dlib.__version__} face_recognition_model_v1"
+        self.backend = runtime
+
+    def chips(self, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N, 150, 150, 3) uint8 RGB face chips: dlib's 5 landmarks inside each box, then get_face_chip."""
         dlib = self._dlib
         chips = []
         for img, box in zip(frames, boxes, strict=True):
             img = np.ascontiguousarray(img)
             rect = dlib.rectangle(*(round(float(v)) for v in box))
             chips.append(dlib.get_face_chip(img, self.predictor(img, rect), size=150, padding=0.25))
-        return _normalise(np.asarray(self.model.compute_face_descriptor(chips), np.float64))
+        return np.stack(chips)
+
+    def embed(self, frames, boxes, keypoints):
+        chips = self.chips(frames, boxes)
+        if self.backend == "dlib":
+            return _normalise(np.asarray(self.model.compute_face_descriptor(list(chips)), np.float64))
+        return _normalise(self.model.descriptors(chips).astype(np.float64))
 
 
 EMBEDDERS: dict[str, type[Embedder]] = {e.name: e for e in (SFaceEmbedder, ArcFaceEmbedder, DlibEmbedder)}
@@ -211,6 +237,7 @@ class IdentityScorer(Scorer):
             "extractor": f"{e.name} ({e.weights.path.name})",
             "weights_sha256": e.weights.sha256,
             "crop": e.crop,
+            **({"runtime": e.runtime} if e.runtime else {}),
             "detector": "YuNet via dexbench.face (FaceAnalyzer.track_faces)",
             "reduction": "cosine(source, frame) per frame with a face, mean over frames, then clips",
             "frame_format": "uint8 RGB at the output's resolution",

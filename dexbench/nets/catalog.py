@@ -51,7 +51,7 @@ register_net(
 register_net(
     NetSpec(
         name="dlib-resnet",
-        purpose="face identity embedding, 128-d (CSIM second opinion)",
+        purpose="face identity embedding, 128-d (CSIM second opinion); run in ONNX Runtime, dexbench.nets.dlib_resnet",
         filename="dlib_face_recognition_resnet_model_v1.dat",
         sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
         license="CC0 (dlib)",
