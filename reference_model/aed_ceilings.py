@@ -11,6 +11,13 @@ generator's render of source identity x driver pose x driver expression, stored 
 AED / APD as dexbench.metrics.motion computes them (FaceAnalyzer dlib68+iris, YuNet per frame, mean over frames
 with a face on both sides, then over pairs).
 
+Editing floors (`editing_floors`): on the pose-only and expression-only pairs, `dis_transfer` / `dis_leakage` of
+`oracle` and `oracle@S`, scored by the benchmark's own DisentangleScorer (dexbench.metrics.disentangle) on a
+Sample built exactly as `dexbench eval` builds one. The ground truth changes only the factor it should, so its
+leakage is what the analyser reads off a perfect editor (e.g. the landmark expression descriptor moving with head
+pose, or the pose fit moving with the jaw): the floor a method's leakage is judged against. Per-clip values are
+kept for paired comparisons.
+
     python reference_model/aed_ceilings.py --root WORKSPACE [--size 64] [--pairs 8]
 """
 
@@ -23,6 +30,7 @@ import cv2
 import numpy as np
 
 TASKS = ("cross-reenactment", "expression-only")
+EDITING = ("pose-only", "expression-only")
 
 
 def _down_up(frames: np.ndarray, size: int) -> np.ndarray:
@@ -96,14 +104,62 @@ def ceilings(root: str, size: int = 64, pairs: int = 8, frames: int = 48) -> dic
     return out
 
 
+def _kept(values: list[float]) -> list[float]:
+    return [v for v in values if np.isfinite(v)] or [float("nan")]
+
+
+def _finite(x: float, digits: int) -> float | None:
+    return round(float(x), digits) if np.isfinite(x) else None
+
+
+def editing_floors(root: str, size: int = 64, pairs: int | None = None) -> dict:
+    """dis_transfer / dis_leakage of the ground truth (and of it at `size` px) on the editing tasks' pairs (all of
+    them unless `pairs`), through DisentangleScorer.score: {task: {candidate: {metric: mean, "per_clip": ...}}}."""
+    from dexbench.metrics.disentangle import DisentangleScorer
+    from dexbench.metrics.registry import get_metric
+    from dexbench.metrics.scorer import EvalConfig, EvalContext, Sample
+    from dexbench.progress import track as progress
+    from dexbench.protocol.manifest import load_task_manifest
+    from dexbench.protocol.pairs import PairLoader
+    from dexbench.protocol.tasks import TASKS as ALL
+
+    names = ["dis_transfer", "dis_leakage", "disentanglement"]
+    family = {get_metric(n).family for n in names}
+    if family != {DisentangleScorer.family}:
+        raise RuntimeError(f"disentanglement metrics moved to another family: {family}")
+    loader = PairLoader(f"{root}/datasets/synthheads/shards", f"{root}/datasets/synthheads/raw")
+    ctx = EvalContext(EvalConfig(), loader)  # the benchmark's defaults: analyser, detection cadence
+    out: dict = {}
+    for name in EDITING:
+        task = ALL[name]
+        man = load_task_manifest(f"{root}/protocol", "synthheads", name)
+        scorer = DisentangleScorer(ctx, names)
+        if scorer.start_task(task, man):
+            raise RuntimeError(f"{name}: DisentangleScorer does not score this task")
+        per: dict[str, dict[str, dict[str, float]]] = {}
+        for pair in progress(man.pairs[:pairs], f"editing floors: {name}"):
+            target = loader.target(task, pair)
+            for key, frames in (("oracle", target), (f"oracle@{size}", _down_up(target, size))):
+                per.setdefault(key, {})[pair.pair_id] = scorer.score(Sample(ctx, man, task, pair, frames))
+        res: dict = {}
+        for key, clips in per.items():  # a clip whose source and driver barely differ scores NaN -> null (strict JSON)
+            res[key] = {n: _finite(np.mean(_kept([c[n] for c in clips.values()])), 4) for n in names}
+            res[key]["per_clip"] = {pid: {n: _finite(v[n], 5) for n in names} for pid, v in clips.items()}
+        out[name] = res
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", required=True, help="workspace with datasets/synthheads/{raw,shards} and protocol/")
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--floor-pairs", type=int, default=None, help="editing floors: pairs per task (default: all)")
     a = ap.parse_args()
-    print(json.dumps(ceilings(a.root, a.size, a.pairs, a.frames)))
+    out = ceilings(a.root, a.size, a.pairs, a.frames)
+    out["editing_floors"] = editing_floors(a.root, a.size, a.floor_pairs)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ In WORK (every step is skipped when its output is complete and its inputs are un
   eval/submissions, eval/metrics   `dexbench run` / `dexbench eval` of static, rts-warp, dexportrait-motion
   eval/reports                `dexbench report` (HTML + CSV/JSON/Markdown tables)
   stage1_eval.json            `python -m dexbench.model.evaluate_motion` (pose-encoder error, linear probes)
-                              plus reference_model/aed_ceilings.py (static / oracle / oracle at the model's size)
-  quality.json, quality.md    the summary printed at the end, and its Markdown table
+                              plus reference_model/aed_ceilings.py (static / oracle / oracle at the model's size;
+                              editing floors: dis_transfer / dis_leakage of the ground truth on every editing pair)
+  quality.json, quality.md    the summary printed at the end, and its Markdown tables: the benchmark, the editing
+                              floors, and paired bootstrap differences (dexbench.metrics.paired) behind the stage-1
+                              criteria (PAIRED below)
 
 Both data sets are rebuilt whenever the SynthHeads generator's source (dexbench/data/synth, the recipe) or the
 parameters change (a stamp file records a hash of both), so the run can be repeated after generator changes; a
@@ -32,6 +35,8 @@ from pathlib import Path
 import yaml
 
 from dexbench.io.atomic import write_json, write_text
+from dexbench.metrics.paired import paired_bootstrap
+from dexbench.metrics.registry import get_metric
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("static", "rts-warp", "dexportrait-motion")
@@ -39,6 +44,14 @@ METRICS = "apd,aed,csim_sface,disentanglement,dis_transfer,dis_leakage,psnr"
 TASKS = ("self-reenactment", "cross-reenactment", "pose-only", "expression-only")
 COLUMNS = (("apd", "APD"), ("aed", "AED"), ("csim_sface", "CSIM"), ("dis_transfer", "transfer"),
            ("dis_leakage", "leakage"), ("psnr", "PSNR"))  # fmt: skip
+MODEL = "dexportrait-motion"
+# (task, metric, baseline): the stage-1 criteria as paired tests of the model against a baseline on the same pairs;
+# a baseline "oracle@S" / "oracle" is the ground truth's own score (the editing floors of aed_ceilings.py)
+PAIRED = (("cross-reenactment", "apd", "static"), ("cross-reenactment", "aed", "static"),
+          ("cross-reenactment", "aed", "rts-warp"), ("pose-only", "apd", "static"),
+          ("expression-only", "aed", "static"),
+          ("pose-only", "dis_leakage", "oracle@S"), ("pose-only", "dis_transfer", "oracle@S"),
+          ("expression-only", "dis_leakage", "oracle@S"), ("expression-only", "dis_transfer", "oracle@S"))  # fmt: skip
 
 
 def _dexbench(*args: str, cwd: Path, log: Path) -> None:
@@ -103,6 +116,66 @@ def _table(metrics_root: Path) -> tuple[dict, str]:
     return rows, "\n".join(lines) + "\n"
 
 
+def _per_clip(metrics_root: Path, method: str, task: str) -> dict[str, dict[str, float]]:
+    import pyarrow.parquet as pq
+
+    path = metrics_root / method / "per_clip" / f"{task}.parquet"
+    if not path.is_file():
+        return {}
+    rows = pq.read_table(path).to_pylist()
+    return {r["pair_id"]: r for r in rows}
+
+
+def _paired(metrics_root: Path, floors: dict, size: int, n_resamples: int = 10000) -> list[dict]:
+    """The PAIRED comparisons: mean of (model - baseline) over the pairs both scored, paired bootstrap CI and p."""
+    out = []
+    for task, metric, base in PAIRED:
+        model = _per_clip(metrics_root, MODEL, task)
+        if base.startswith("oracle"):
+            base = base.replace("@S", f"@{size}")
+            ref = floors.get(task, {}).get(base, {}).get("per_clip", {})
+        else:
+            ref = _per_clip(metrics_root, base, task)
+        ids = [i for i in model if i in ref]
+        if not ids:
+            continue
+        a = [float("nan") if model[i][metric] is None else model[i][metric] for i in ids]
+        b = [float("nan") if ref[i][metric] is None else ref[i][metric] for i in ids]
+        hib = get_metric(metric).higher_is_better
+        r = paired_bootstrap(a, b, higher_is_better=hib, n_resamples=n_resamples, seed=0)
+        winner = {"a": MODEL, "b": base}.get(r.better or "", "tie")
+        out.append({"task": task, "metric": metric, "a": MODEL, "b": base, "mean_diff": r.mean_diff,
+                    "ci95": [r.ci_low, r.ci_high], "p_value": r.p_value, "significant": r.significant,
+                    "better": winner, "n": r.n, "higher_is_better": hib})  # fmt: skip
+    return out
+
+
+def _without(d: dict, key: str) -> dict:
+    return {k: v for k, v in d.items() if k != key}
+
+
+def _floors_md(floors: dict) -> str:
+    lines = ["| task | candidate | transfer | leakage | disentanglement |", "|---|---|---|---|---|"]
+    for task, cands in floors.items():
+        for key, v in cands.items():
+            vals = " | ".join(
+                "-" if v[n] is None else f"{v[n]:.3f}" for n in ("dis_transfer", "dis_leakage", "disentanglement")
+            )
+            lines.append(f"| {task} | `{key}` | {vals} |")
+    return "\n".join(lines) + "\n"
+
+
+def _paired_md(rows: list[dict]) -> str:
+    lines = ["| task | metric | model - baseline | mean diff | 95 % CI | p | result |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        d = 4 if r["metric"] == "aed" else 3
+        lo, hi = r["ci95"]
+        res = f"{r['better']} better" if r["significant"] else "not significant"
+        lines.append(f"| {r['task']} | {r['metric']} | `{r['a']}` - `{r['b']}` | {r['mean_diff']:+.{d}f} | "
+                     f"[{lo:+.{d}f}, {hi:+.{d}f}] | {r['p_value']:.4f} | {res} (n = {r['n']}) |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", required=True, type=Path, help="working folder (data, runs, results)")
@@ -110,7 +183,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="stage-1 steps (default: the config's stage1.steps)")
     ap.add_argument("--train-identities", type=int, default=300)
     ap.add_argument("--eval-identities", type=int, default=24)
-    ap.add_argument("--pairs", type=int, default=16, help="pairs per task")
+    ap.add_argument("--pairs", type=int, default=16, help="pairs per task (at most one per test clip: 32 needs "
+                    "--eval-identities 48)")  # fmt: skip
     ap.add_argument("--frames", type=int, default=48, help="driving frames per pair")
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--retrain", action="store_true", help="train again even if the run is complete")
@@ -134,9 +208,14 @@ def main() -> None:
         rebuilt = True
         for sub in ("protocol", "submissions", "metrics", "reports"):
             shutil.rmtree(ev / sub, ignore_errors=True)
+    proto_stamp, proto_want = ev / "protocol.stamp.json", {"pairs": a.pairs, "frames": a.frames}
+    if proto_stamp.is_file() and json.loads(proto_stamp.read_text()) != proto_want:
+        for sub in ("protocol", "submissions", "metrics", "reports"):  # other pairs: every method runs again
+            shutil.rmtree(ev / sub, ignore_errors=True)
     if not (ev / "protocol" / "synthheads").is_dir():
         _dexbench("protocol", "synthheads", "--root", str(ev), "--seed", "0", "--max-pairs", str(a.pairs),
                   "--max-frames", str(a.frames), cwd=REPO, log=log)  # fmt: skip
+    write_json(proto_stamp, proto_want)
     if rebuilt:
         timings["data_s"] = round(time.perf_counter() - t0, 1)
 
@@ -189,18 +268,32 @@ def main() -> None:
     # 5. the AED / APD ceilings of a model at the config's resolution (reference_model/aed_ceilings.py)
     t = time.perf_counter()
     size = str(cfg["motion"]["image_size"])
-    cmd = [sys.executable, str(REPO / "reference_model" / "aed_ceilings.py"), "--root", str(ev), "--size", size,
-           "--pairs", str(min(8, a.pairs)), "--frames", str(a.frames)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(REPO / "reference_model" / "aed_ceilings.py"),
+        "--root",
+        str(ev),
+        "--size",
+        size,
+        "--pairs",
+        str(min(8, a.pairs)),
+        "--frames",
+        str(a.frames),
+    ]  # fmt: skip; floors: every pair
     with log.open("a") as fh:
         done_ceil = subprocess.run(cmd, cwd=ev, stdout=subprocess.PIPE, stderr=fh, text=True)
     if done_ceil.returncode != 0:
         raise SystemExit(f"aed_ceilings failed; see {log}")
     ceil = json.loads(done_ceil.stdout.strip().splitlines()[-1])
     ceil.pop("analyzer", None)
+    floors = ceil.pop("editing_floors")
     timings["ceilings_s"] = round(time.perf_counter() - t, 1)
 
     write_json(timings_path, timings)
     rows, md = _table(ev / "metrics" / "synthheads")
+    paired = _paired(ev / "metrics" / "synthheads", floors, int(size))
+    md += "\nEditing floors: the ground truth scored as an output (same pairs)\n\n" + _floors_md(floors)
+    md += "\nPaired bootstrap (10000 resamples over pairs; dexbench.metrics.paired)\n\n" + _paired_md(paired)
     write_text(work / "quality.md", md)
     out = {
         "work": str(work),
@@ -214,6 +307,9 @@ def main() -> None:
         "pose_encoder_test": d["pose_encoder_test"],
         "linear_probe_test_r2": d["linear_probe_test_r2"],
         "aed_ceilings": ceil,
+        "editing_floors": {t: {k: _without(v, "per_clip") for k, v in c.items()} for t, c in floors.items()},
+        "editing_floors_per_clip": {t: {k: v["per_clip"] for k, v in c.items()} for t, c in floors.items()},
+        "paired": paired,
         "timings_s": timings | {"this_invocation_s": round(time.perf_counter() - t0, 1)},
         "report": str(ev / "reports"),
     }

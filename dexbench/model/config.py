@@ -87,6 +87,13 @@ class LossConfig:
     # expression back from the output's glimpses with the encoder and head frozen, and regress it to that sample's
     # annotation, so the decoder must draw the code rather than copy the source's eyes and mouth (needs the head)
     code_swap: float = 0.0
+    # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
+    # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
+    # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap
+    keep_expression: float = 0.0
+    # source re-rendering (tried, off): the source at its own pose with its own code must reproduce the source frame
+    # (L1 + eyes-and-mouth L1): the 64-px re-rendering's own expression error is most of pose-only leakage (README.md)
+    source_recon: float = 0.0
     adversarial_start: int = 100
 
 

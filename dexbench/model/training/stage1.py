@@ -30,11 +30,19 @@ class Stage1:
     name = "stage1"
 
     def __init__(self, cfg: ModelConfig, accelerator: Any) -> None:
-        if cfg.loss.code_swap > 0 and (cfg.motion.expression_input != "glimpses" or not cfg.motion.expression_targets):
+        if cfg.loss.source_recon > 0 and cfg.motion.expression_input != "glimpses":
             raise DexbenchError(
-                "loss.code_swap needs motion.expression_input: glimpses and motion.expression_targets > 0",
-                "set them in the config (or loss.code_swap to 0)",
+                "loss.source_recon needs motion.expression_input: glimpses (the source's code is read from it)",
+                "set motion.expression_input: glimpses (or loss.source_recon to 0)",
             )
+        for name in ("code_swap", "keep_expression"):
+            if getattr(cfg.loss, name) > 0 and (
+                cfg.motion.expression_input != "glimpses" or not cfg.motion.expression_targets
+            ):
+                raise DexbenchError(
+                    f"loss.{name} needs motion.expression_input: glimpses and motion.expression_targets > 0",
+                    f"set them in the config (or loss.{name} to 0)",
+                )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
@@ -97,7 +105,9 @@ class Stage1:
             "pose_s": Pose(rs, ts, ss),
             "pose_d": Pose(rd, td, sd),
             "lm_d": lm_d,
+            "lm_s": lm_s,
             "src": src,
+            "src_full": batch["source"].to(dev),  # at the glimpse resolution (what the expression encoder reads)
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
@@ -123,6 +133,10 @@ class Stage1:
             losses["expression_prior"] = ((out["readout"] - target_expr) ** 2).sum(1).mean()
         if lc.code_swap > 0:
             losses["code_swap"] = self._code_swap(out, batch["driving_expression"][:, 0].to(dev))
+        if lc.source_recon > 0:
+            losses["source_recon"] = self._source_recon(out)
+        if lc.keep_expression > 0:
+            losses["keep_expression"] = self._keep_expression(out, batch["source_expression"].to(dev))
         gt = Pose(*(batch[f"driving_{k}"][:, 0].to(dev) for k in ("rotation", "translation", "scale")))
         gs = Pose(*(batch[f"source_{k}"].to(dev) for k in ("rotation", "translation", "scale")))
         losses["pose_prior"] = 0.5 * (pose_prior_loss(out["pose_d"], gt) + pose_prior_loss(out["pose_s"], gs))
@@ -141,6 +155,8 @@ class Stage1:
             "expression_l1": lc.expression_l1,
             "expression_prior": lc.expression_prior,
             "code_swap": lc.code_swap,
+            "keep_expression": lc.keep_expression,
+            "source_recon": lc.source_recon,
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,
@@ -169,15 +185,41 @@ class Stage1:
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         swapped = out["code"].detach().roll(1, dims=0)
         pred = G.render(out["src"], pose_s, pose_d, swapped)
+        return ((self._read_back(G, pred, pose_d) - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
+
+    def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
+        """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
+        the source frame, detached), read back at that pose and regressed to the source's annotation, so a pose
+        change alone does not move the expression drawn."""
+        G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
+        pose_s, pose_d = out["pose_s"], out["pose_d"]
+        with torch.no_grad():
+            own = G.encode_expression(out["src_full"], pose_s)
+        pred = G.render(out["src"], pose_s, pose_d, own)
+        return ((self._read_back(G, pred, pose_d) - source_expr) ** 2).sum(1).mean()
+
+    def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
+        """The source re-rendered at its own pose with its own code (the encoder trains on this path too) against
+        the source frame: L1 plus L1 inside its eyes and mouth."""
+        G = self.accelerator.unwrap_model(self.G)
+        src, pose_s = out["src"], out["pose_s"]
+        pred = G.render(src, pose_s, pose_s, G.encode_expression(out["src_full"], pose_s))
+        err = (pred - src).abs()
+        emask = region_mask(out["lm_s"], src.shape[-1], [EYES[:6], EYES[6:], MOUTH])
+        return err.mean() + (err * emask).sum() / (3 * emask.sum()).clamp(min=1.0)
+
+    @staticmethod
+    def _read_back(G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
+        """The expression head's read-out of rendered images' glimpses at `pose`, the encoder and head frozen (the
+        gradient reaches only the renderer)."""
         frozen = [*G.expression_encoder.parameters(), *G.expression_head.parameters()]
         for p in frozen:
             p.requires_grad_(False)
         try:
-            readout = G.expression_head(G.encode_expression(pred, pose_d))
+            return G.expression_head(G.encode_expression(images, pose))
         finally:
             for p in frozen:
                 p.requires_grad_(True)
-        return ((readout - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
 
     @torch.no_grad()
     def samples(self, batch: dict[str, Any]) -> np.ndarray:
