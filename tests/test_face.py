@@ -95,6 +95,19 @@ def test_expression_descriptor_is_monotonic(analyzer: FaceAnalyzer, r128: HeadRe
     assert est[2] > est[0]
 
 
+def test_an_opening_jaw_is_not_read_as_a_smile(analyzer: FaceAnalyzer, r128: HeadRenderer) -> None:
+    """The generator's open mouth (commissures 0.4 of the lip gap down) and the descriptor's rest line agree: on the
+    true landmarks lip_corner_lift stays put as the jaw opens, while a smile at any opening still lifts it."""
+    col = analyzer.expression_names.index("lip_corner_lift")
+    lifts = {}
+    for smile in (0.0, 1.0):
+        exprs = [{"jaw_open": j, "smile": smile} for j in (0.0, 0.5, 1.0)]
+        _, truth = _renders(r128, 31, [(8.0, 4.0, 0.0)] * 3, exprs)
+        lifts[smile] = analyzer.analyze_landmarks(truth, 128, 128).expression[:, col]
+    assert np.ptp(lifts[0.0]) < 0.02, lifts[0.0]
+    assert np.all(lifts[1.0] - lifts[0.0] > 0.1), lifts
+
+
 def test_no_face_gives_nans_not_exceptions(analyzer: FaceAnalyzer) -> None:
     blank = np.full((3, 96, 96, 3), 127, np.uint8)
     boxes = analyzer.track_faces(blank)

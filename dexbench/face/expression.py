@@ -1,18 +1,22 @@
-"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v2").
+"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v3").
 
 Each frame's 68 landmarks are taken back into the head frame with the fitted weak-perspective pose: a landmark at
 normalised image position uv gets head-frame coordinates R^T [(uv - t) / scale, z], where z is the depth the mean
 shape predicts for that point under R (the image says nothing about depth). Head rotation, translation and scale are
 thereby divided out, and what is left are the non-rigid displacements. The descriptor is a small set of interpretable
-distances in that frame, each divided by the frame's own outer-eye-corner distance (so a wide face does not read
-as a wide smile):
+distances in that frame, each divided by the frame's own distance between the two eye centres, the means of each
+eye's 6 points (so a wide face does not read as a wide smile). v2 divided by the outer-eye-corner distance (36 - 45):
+two points; the mean of 12 moves less (on SynthHeads, dlib's brow-raise reading ranks ~0.01 better), and a blink
+moves an eye's centre only vertically, which barely changes the distance:
 
 - mouth_open: inner-lip gap (66 - 62, vertical);
 - mouth_width: lip-corner distance (48 - 54);
 - lip_corner_lift: how far the lip corners (48, 54) sit above the mouth's rest line, the upper inner lip centre (62)
-  moved a fifth of the inner-lip gap towards the lower one (66). A smile lifts the corners; an opening jaw pulls them
-  down by about a fifth of the lower lip's drop (the commissures hang on the upper lip, which stays with the skull),
-  so measuring from 62 alone (v1) read every open mouth as a frown;
+  moved 0.4 of the inner-lip gap towards the lower one (66). A smile lifts the corners; an opening jaw pulls them
+  down by about 0.4 of the lower lip's drop (an open mouth is an oval whose commissures sit a little above its
+  middle), so measuring from 62 alone (v1) read every open mouth as a frown. v2 used a fifth, which matched
+  SynthHeads v1-v4's flat-topped open mouth but not a real one: dlib put those corners ~0.45 of the gap down, and
+  the jaw leaked into the smile reading;
 - eye_open_right / eye_open_left: lid gap (mean of 37-41 and 38-40 / 43-47 and 44-46), subject's right / left;
 - brow_height_right / brow_height_left / brow_height: brow points (17-21 / 22-26) above their eye's corner line.
 
@@ -23,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-EXPRESSION_SPACE = "landmark-expr-v2"
+EXPRESSION_SPACE = "landmark-expr-v3"
 # Fraction of the inner-lip gap by which relaxed lip corners follow an opening jaw (see lip_corner_lift).
-CORNER_JAW_FOLLOW = 0.2
+CORNER_JAW_FOLLOW = 0.4
 EXPRESSION_NAMES: tuple[str, ...] = (
     "mouth_open",
     "mouth_width",
@@ -51,8 +55,9 @@ def head_frame_landmarks(
 def describe(head: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Descriptor (T, len(EXPRESSION_NAMES)) and residual (T, 68, 2) from head-frame landmarks (T, 68, 3)."""
     x, y = head[..., 0], head[..., 1]
-    iod = np.hypot(x[:, 36] - x[:, 45], y[:, 36] - y[:, 45])
-    iod = np.where(iod > 1e-9, iod, np.nan)
+    centre_r, centre_l = head[:, 36:42, :2].mean(1), head[:, 42:48, :2].mean(1)
+    ref = np.linalg.norm(centre_l - centre_r, axis=-1)  # eye-centre distance, the reference length
+    ref = np.where(ref > 1e-9, ref, np.nan)
     mouth_open = y[:, 66] - y[:, 62]
     mouth_width = np.hypot(x[:, 54] - x[:, 48], y[:, 54] - y[:, 48])
     corner_lift = y[:, 62] + CORNER_JAW_FOLLOW * (y[:, 66] - y[:, 62]) - 0.5 * (y[:, 48] + y[:, 54])
@@ -63,6 +68,6 @@ def describe(head: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarra
     brow_r = line_r - y[:, 17:22].mean(1)
     brow_l = line_l - y[:, 22:27].mean(1)
     desc = np.stack([mouth_open, mouth_width, corner_lift, eye_r, eye_l, brow_r, brow_l, 0.5 * (brow_r + brow_l)], 1)
-    desc = desc / iod[:, None]
-    residual = (head[..., :2] - model[None, :, :2]) / iod[:, None, None]
+    desc = desc / ref[:, None]
+    residual = (head[..., :2] - model[None, :, :2]) / ref[:, None, None]
     return desc, residual

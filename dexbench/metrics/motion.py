@@ -22,8 +22,9 @@ from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import MetricUnavailable, Sample, Scorer
 
 VERSION = "1"
-# AED follows the expression descriptor (dexbench.face.expression.EXPRESSION_SPACE): v2 = landmark-expr-v2.
-AED_VERSION = "2"
+# AED follows the expression descriptor (dexbench.face.expression.EXPRESSION_SPACE): v2 = landmark-expr-v2,
+# v3 = landmark-expr-v3.
+AED_VERSION = "3"
 AKD_RESOLUTION = 256
 
 

@@ -35,7 +35,7 @@ from dexbench.io.video import read_video, write_video
 from dexbench.progress import track
 
 DATASET = "synthheads"
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 LICENSE = "CC0-1.0 (procedurally generated, no real person)"
 EXPRESSION_SPACE = "synthheads-params-v1"
 
