@@ -19,6 +19,8 @@ import numpy as np
 
 from dexbench.nets.registry import ResolvedWeights, resolve_weights
 
+# bump when _build_torch changes: the ONNX cache name then changes with it (see dexbench.nets.onnx_session)
+GRAPH_VERSION = 1
 INCEPTION_NETS = ("inception-fid-ts", "inception-pytorch-fid")
 RUNTIMES = ("onnxruntime", "torch")
 RESIZE = "bilinear to 299x299 (torch interpolate, align_corners=False, no antialias)"
@@ -44,7 +46,7 @@ class InceptionFeatures:
         if runtime == "onnxruntime":
             from dexbench.nets.onnx_session import OnnxNetwork
 
-            self.onnx = OnnxNetwork(net, self.weights.sha256, self._build_torch, (1, 3, 299, 299))
+            self.onnx = OnnxNetwork(f"{net}-g{GRAPH_VERSION}", self.weights.sha256, self._build_torch, (1, 3, 299, 299))
             self.runtime = self.onnx.runtime
         else:
             import torch

@@ -7,6 +7,8 @@ resolved file; only the runtime changes, and the provenance says which runtime p
 The exported graph is keyed by the weights' sha256, the torch version and the opset, written to a temp name and
 renamed (a concurrent or interrupted export never leaves half a file), and an unreadable file is exported again.
 An ONNX file is a protobuf graph of tensors, not a pickle: loading it runs no code.
+The key cannot see the code that builds the torch module, so a caller whose builder changes puts a new graph
+version in `name` (e.g. `inception-fid-ts-g1`, `dlib-resnet-g1`); otherwise a stale export would be reused.
 """
 
 from __future__ import annotations
