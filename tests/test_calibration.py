@@ -51,10 +51,10 @@ def test_calibration_json_is_deterministic(tiny_raw: Path, tmp_path: Path, monke
 def test_expression_sweep_meets_targets() -> None:
     # 4 identities outside every split x 24 controlled renders, all 5 parameters independent and uniform in [0, 1],
     # random pose; Spearman pooled over identities. The descriptor on true landmarks ranks every parameter; through
-    # the default landmarker (dlib 68 + per-eye iris refinement) jaw_open, both blinks and smile meet the target here.
-    # Smile is borderline on larger sets and brow raise below it (generator v5 + landmark-expr-v3 read 0.88 / 0.73 on
-    # these 96 renders and ~0.80 / ~0.76 pooled over 40 identities x 128 renders; v4 + v2 0.81 / 0.70 here and
-    # ~0.72 / ~0.73 pooled): brow raise is asserted as a floor that catches a regression, not as the target.
+    # the default analyser (dlib 68 + iris refinement of the eyes + brow-band refinement) jaw_open, both blinks and
+    # smile meet the target here. Brow raise reads 0.78 on these 96 renders (0.85 pooled over 40 identities x 128
+    # renders, 0.73 / 0.76 without the brow refinement): asserted as a floor that catches a regression. Smile reads
+    # 0.88 here but ~0.80 pooled (generator v5 + landmark-expr-v3).
     analyzer = FaceAnalyzer()
     ids = [sample_identity(60000 + k) for k in range(4)]
     truth, est, on_truth = expression_sweep(ids, analyzer, 128, frames=24, seed=1)
@@ -64,7 +64,7 @@ def test_expression_sweep_meets_targets() -> None:
     assert all(m["signed_rho"] >= SPEARMAN_TARGET for m in tab_truth["mapping"].values()), tab_truth["mapping"]
     for name in ("jaw_open", "blink_left", "blink_right", "smile"):
         assert tab["mapping"][name]["signed_rho"] >= SPEARMAN_TARGET, (name, tab["mapping"][name])
-    assert tab["mapping"]["brow_raise"]["signed_rho"] >= 0.6
+    assert tab["mapping"]["brow_raise"]["signed_rho"] >= 0.7
     # Independent eyes: a blink of one eye barely moves the other eye's entry.
     m = tab["spearman_matrix"]
     assert abs(m["blink_left"]["eye_open_right"]) < 0.3 and abs(m["blink_right"]["eye_open_left"]) < 0.3

@@ -3,9 +3,11 @@
 - `track_faces(frames)`: YuNet every `detect_every` frames on full frames, one followed face, interpolated and
   smoothed boxes (dexbench.face.tracking).
 - `analyze(crops)`: per crop, 68 landmarks (dlib; by default the eyelid points are then refined per eye by MediaPipe's
-  iris network, dexbench.face.eyes, since dlib's shape prior couples the two eyes), head pose (weak-perspective fit
-  against the 3-D mean shape, dexbench.face.pose), and the pose-normalised expression descriptor
-  (dexbench.face.expression). Each crop is handled on its own (no temporal smoothing: per-frame error stays visible).
+  iris network, dexbench.face.eyes, since dlib's shape prior couples the two eyes, and with `brows=True`, the
+  default, the brow points are moved onto the brow's dark band in the image, dexbench.face.brows, since the same
+  prior pulls raised brows back down), head pose (weak-perspective fit against the 3-D mean shape, dexbench.face.pose;
+  the brows are not among its points), and the pose-normalised expression descriptor (dexbench.face.expression).
+  Each crop is handled on its own (no temporal smoothing: per-frame error stays visible).
   Where the dlib predictor starts: by default YuNet runs on each crop (about 1.4 ms at 256 px) and the face nearest
   the crop centre is used, since crops are face-centred; when the caller already knows the face, `boxes=` (YuNet-style
   x0, y0, x1, y1 boxes in crop pixels) or `keypoints=` (YuNet's 5 points) skip that detection. A crop where no face is
@@ -24,6 +26,7 @@ import numpy as np
 from dexbench import geometry
 from dexbench.errors import DexbenchError
 from dexbench.face import meanshape
+from dexbench.face.brows import BROW_REFINEMENT, refine_brows
 from dexbench.face.detect import YUNET_KEYPOINTS, YuNetDetector
 from dexbench.face.expression import EXPRESSION_NAMES, EXPRESSION_SPACE, describe, head_frame_landmarks
 from dexbench.face.eyes import ROI_SCALE, IrisEyeRefiner
@@ -32,7 +35,7 @@ from dexbench.face.pose import fit_pose, to_normalised
 from dexbench.face.tracking import FaceBoxes, track_faces
 from dexbench.nets import resolve_weights
 
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "3"
 LANDMARKERS = ("dlib68+iris", "dlib68")
 LANDMARK_CONVENTION = "iBUG-300W 68 points, crop pixels, pixel centres at integer coordinates"
 
@@ -68,7 +71,12 @@ class FaceAnalyzer:
     expression_names: tuple[str, ...] = EXPRESSION_NAMES
 
     def __init__(
-        self, *, detect_every: int = 5, landmarker: str = "dlib68+iris", weights: dict[str, Path] | None = None
+        self,
+        *,
+        detect_every: int = 5,
+        landmarker: str = "dlib68+iris",
+        brows: bool = True,
+        weights: dict[str, Path] | None = None,
     ) -> None:
         if landmarker not in LANDMARKERS:
             raise DexbenchError(f"unknown landmarker {landmarker!r}", f"use one of {', '.join(LANDMARKERS)}")
@@ -83,6 +91,7 @@ class FaceAnalyzer:
         self.detector = YuNetDetector(self._resolved["yunet"].path)
         self.landmarker = DlibLandmarker(self._resolved["dlib-shape68"].path)
         self.eyes = IrisEyeRefiner(self._resolved["iris-landmark"].path) if landmarker == "dlib68+iris" else None
+        self.brows = bool(brows)
         self.model = meanshape.head_model(self._resolved["meanshape-68"].path)
         self.pose_points = meanshape.RIGID_POINTS
 
@@ -119,6 +128,8 @@ class FaceAnalyzer:
             lms[t] = self.landmarker(crops[t], box)
             if self.eyes is not None:
                 lms[t] = self.eyes.refine(crops[t], lms[t])
+            if self.brows:
+                lms[t] = refine_brows(crops[t], lms[t])
             score[t] = s
         return lms, score
 
@@ -183,6 +194,7 @@ class FaceAnalyzer:
                 else ""
             ),
             "landmarker_name": self.landmarker_name,
+            "brow_refinement": BROW_REFINEMENT if self.brows else "off",
             "pose": "weak-perspective Gauss-Newton fit to the insightface 3-D mean shape on points "
             + ",".join(map(str, self.pose_points)),
             "mean_shape_alignment": f"scale {meanshape.ALIGNMENT_SCALE:.6f}, pitch {meanshape.ALIGNMENT_PITCH_DEG:.4f} "

@@ -23,8 +23,10 @@ from dexbench.metrics.scorer import MetricUnavailable, Sample, Scorer
 
 VERSION = "1"
 # AED follows the expression descriptor (dexbench.face.expression.EXPRESSION_SPACE): v2 = landmark-expr-v2,
-# v3 = landmark-expr-v3.
-AED_VERSION = "3"
+# v3 = landmark-expr-v3, v4 = the same on brow points refined from the image (FaceAnalyzer v3, dexbench.face.brows).
+AED_VERSION = "4"
+# AKD v2: brow points refined from the image (FaceAnalyzer v3).
+AKD_VERSION = "2"
 AKD_RESOLUTION = 256
 
 
@@ -46,7 +48,7 @@ def _spec(
     )
 
 
-_spec("akd", "px@256", "Average keypoint distance: 68 landmarks, pixels at 256x256.")
+_spec("akd", "px@256", "Average keypoint distance: 68 landmarks, pixels at 256x256.", version=AKD_VERSION)
 _spec("apd", "deg", "Average pose distance: mean |error| of yaw, pitch, roll.", (0.0, 180.0))
 _spec("apd_translation", "", "Head translation error, normalised image units (image spans [-1, 1]).")
 _spec("apd_scale", "", "Head scale error relative to the reference scale.")
