@@ -19,6 +19,7 @@ import numpy as np
 
 from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import EvalContext, MetricUnavailable, Sample, Scorer
+from dexbench.nets.dlib_resnet import DlibResNet
 from dexbench.nets.registry import ResolvedWeights, WeightsUnavailable, resolve_weights
 
 VERSION = "1"
@@ -116,7 +117,7 @@ class ArcFaceEmbedder(Embedder):
 class DlibEmbedder(Embedder):
     name, net = "dlib", "dlib-resnet"
     crop = "dlib shape_predictor_5 in the YuNet box, get_face_chip 150 px, padding 0.25"
-    RUNTIMES = ("onnxruntime", "torch", "dlib")
+    RUNTIMES = (*DlibResNet.RUNTIMES, "dlib")
     default_runtime = "onnxruntime"
 
     def __init__(
@@ -132,8 +133,6 @@ class DlibEmbedder(Embedder):
         self.predictor = dlib.shape_predictor(str(self.shape5.path))
         self._dlib = dlib
         if runtime != "dlib":
-            from dexbench.nets.dlib_resnet import DlibResNet
-
             # dlib's CPU forward pass costs ~85 ms a chip; the same weights rebuilt in torch and run batched
             # through ONNX Runtime give the same descriptors (tests/test_dlib_resnet.py) >10x faster
             self.model = DlibResNet(weights.path, weights.sha256, runtime)

@@ -123,6 +123,15 @@ class _Layer:
     def wrapper_version(self) -> int:
         return 1 if self.kind in ("tag", "skip") else 2
 
+    @property
+    def pad(self) -> int:
+        return _same_pad(self.k, self.stride)
+
+
+def _same_pad(k: int, stride: int) -> int:
+    """dlib's padding in this network: 'same' (k // 2) at stride 1, none when striding."""
+    return k // 2 if stride == 1 else 0
+
 
 def _residual(n: int, down: bool) -> list[_Layer]:
     """One block, innermost first: (tag1) con 3x3/s - affine - relu - con 3x3 - affine, then add_prev and relu; the
@@ -174,12 +183,10 @@ def _read_con(s: _Stream, layer: _Layer, in_ch: int) -> tuple[np.ndarray, np.nda
     s.expect_string("con_4")
     params = s.tensor().reshape(-1)
     n, k = layer.channels, layer.k
-    for what, want in (("num_filters", n), ("rows", k), ("cols", k), ("stride_y", layer.stride)):
+    st, pad = layer.stride, layer.pad
+    fields = (("num_filters", n), ("rows", k), ("cols", k), ("stride_y", st), ("stride_x", st))
+    for what, want in (*fields, ("padding_y", pad), ("padding_x", pad)):
         s.expect_int(want, f"con {what}")
-    s.expect_int(layer.stride, "con stride_x")
-    pad = 0 if layer.stride != 1 else k // 2
-    s.expect_int(pad, "con padding_y")
-    s.expect_int(pad, "con padding_x")
     filt, bias = s.alias(), s.alias()
     if filt != (n, in_ch, k, k) or bias != (1, n, 1, 1) or params.size != n * in_ch * k * k + n:
         raise _Malformed(f"con shapes {filt} / {bias} / {params.size} do not fit {n}x{in_ch}x{k}x{k}")
@@ -200,8 +207,7 @@ def _read_affine(s: _Stream, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_pool(s: _Stream, layer: _Layer) -> None:
     s.expect_string("max_pool_2" if layer.kind == "max_pool" else "avg_pool_2")
-    k, st = layer.k, layer.stride
-    pad = 0 if st != 1 else k // 2
+    k, st, pad = layer.k, layer.stride, layer.pad
     for what, want in (("rows", k), ("cols", k), ("stride_y", st), ("stride_x", st), ("pad_y", pad), ("pad_x", pad)):
         s.expect_int(want, f"{layer.kind} {what}")
 
@@ -296,7 +302,7 @@ def build_module(weights: DlibResNetWeights):
     def folded(i: int, stride: int) -> nn.Conv2d:
         (w, b), (g, beta) = weights.convs[i], weights.affines[i]
         n, c, k, _ = w.shape
-        conv = nn.Conv2d(c, n, k, stride=stride, padding=0 if stride != 1 else k // 2)
+        conv = nn.Conv2d(c, n, k, stride=stride, padding=_same_pad(k, stride))
         w64 = w.astype(np.float64) * g.astype(np.float64)[:, None, None, None]
         conv.weight.data = torch.from_numpy(w64.astype(np.float32))
         conv.bias.data = torch.from_numpy((b.astype(np.float64) * g + beta).astype(np.float32))
@@ -308,13 +314,11 @@ def build_module(weights: DlibResNetWeights):
             self.register_buffer("mean", torch.from_numpy(weights.mean_rgb.reshape(1, 3, 1, 1).copy()))
             self.stem = folded(0, 2)
             self.blocks = nn.ModuleList()
-            self.down: list[bool] = []
             i = 1
             for _n, down, count in LEVELS:
                 for b in range(count):
                     first = folded(i, 2 if down and b == 0 else 1)
                     self.blocks.append(nn.ModuleList([first, folded(i + 1, 1)]))
-                    self.down.append(down and b == 0)
                     i += 2
             self.fc = nn.Linear(weights.fc.shape[0], weights.fc.shape[1], bias=False)
             self.fc.weight.data = torch.from_numpy(np.ascontiguousarray(weights.fc.T))
@@ -323,9 +327,10 @@ def build_module(weights: DlibResNetWeights):
             F = torch.nn.functional
             x = (rgb - self.mean) / 256.0
             x = F.max_pool2d(F.relu(self.stem(x)), 3, 2)
-            for (c1, c2), down in zip(self.blocks, self.down, strict=True):
+            for c1, c2 in self.blocks:
                 y = c2(F.relu(c1(x)))
-                x = F.relu(_pad_add(F.avg_pool2d(x, 2, 2), y) if down else x + y)
+                # a block whose first conv strides is a downsampling block: its shortcut is pooled and zero-padded
+                x = F.relu(_pad_add(F.avg_pool2d(x, 2, 2), y) if c1.stride[0] == 2 else x + y)
             return self.fc(x.mean(dim=(2, 3)))
 
     return DlibFaceResNet().eval()
@@ -346,23 +351,25 @@ class DlibResNet:
     RUNTIMES = ("onnxruntime", "torch")
 
     def __init__(self, path: str | Path, sha256: str, runtime: str = "onnxruntime", batch_size: int = 32) -> None:
-        import torch
-
         if runtime not in self.RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; one of {self.RUNTIMES}")
         self.path = Path(path)
         self.batch_size = batch_size
-        weights = read_weights(self.path)  # parse (and validate) even when the ONNX graph is cached
         self.onnx = None
         self.module = None
         if runtime == "onnxruntime":
             from dexbench.nets.onnx_session import OnnxNetwork
 
+            # the file is parsed only when the graph is exported: a cached graph's name carries the file's sha256,
+            # which resolve_weights has checked against the pinned one
             name = f"dlib-resnet-g{GRAPH_VERSION}"
-            self.onnx = OnnxNetwork(name, sha256, lambda: build_module(weights), (1, 3, CHIP_SIZE, CHIP_SIZE))
+            build = lambda: build_module(read_weights(self.path))  # noqa: E731
+            self.onnx = OnnxNetwork(name, sha256, build, (1, 3, CHIP_SIZE, CHIP_SIZE))
             base = self.onnx.runtime
         else:
-            self.module = build_module(weights)
+            import torch
+
+            self.module = build_module(read_weights(self.path))
             base = f"torch {torch.__version__} (CPU)"
         self.runtime = f"{base}; float32 network built from the dlib file by dexbench.nets.dlib_resnet"
 
