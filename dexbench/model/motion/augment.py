@@ -36,8 +36,12 @@ def region_mask(landmarks: torch.Tensor, size: int, groups: list[list[int]], gro
 
 def mask_eyes_mouth(image: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
     """Eyes and mouth filled with mid grey (0 in [-1, 1])."""
-    m = region_mask(landmarks, image.shape[-1], [EYES[:6], EYES[6:], MOUTH])
-    return image * (1.0 - m)
+    return image * (1.0 - eyes_mouth_mask(landmarks, image.shape[-1]))
+
+
+def eyes_mouth_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 1, S, S): an ellipse around each eye and around the mouth, where the expression shows."""
+    return region_mask(landmarks, size, [EYES[:6], EYES[6:], MOUTH])
 
 
 def face_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:

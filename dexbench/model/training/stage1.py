@@ -9,7 +9,7 @@ import torch
 
 from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
-from dexbench.model.motion.augment import EYES, MOUTH, face_mask, mask_eyes_mouth, region_mask, repose
+from dexbench.model.motion.augment import eyes_mouth_mask, face_mask, mask_eyes_mouth, repose
 from dexbench.model.motion.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.pose import Pose
@@ -24,6 +24,11 @@ def pose_prior_loss(pred: Pose, target: Pose) -> torch.Tensor:
     """Squared Frobenius rotation error + L1 translation + L1 scale, against the shard's pose annotation."""
     rot = ((pred.rotation - target.rotation) ** 2).sum(dim=(1, 2)).mean()
     return rot + (pred.translation - target.translation).abs().sum(1).mean() + (pred.scale - target.scale).abs().mean()
+
+
+def _masked_l1(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of a (B, 3, S, S) absolute error inside a (B, 1, S, S) mask."""
+    return (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)
 
 
 class Stage1:
@@ -80,7 +85,7 @@ class Stage1:
         dev = next(self.G.parameters()).device
         src, drv = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
         lm_s, lm_d = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
-        drv_full, size = drv, self.cfg.motion.image_size
+        src_full, drv_full, size = src, drv, self.cfg.motion.image_size
         if src.shape[-1] != size:  # frames loaded at the glimpse resolution: the generator works at image_size
             f = size / src.shape[-1]
             src, drv = (torch.nn.functional.interpolate(x, size=(size, size), mode="area") for x in (src, drv))
@@ -107,7 +112,7 @@ class Stage1:
             "lm_d": lm_d,
             "lm_s": lm_s,
             "src": src,
-            "src_full": batch["source"].to(dev),  # at the glimpse resolution (what the expression encoder reads)
+            "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
@@ -117,11 +122,10 @@ class Stage1:
         dev = pred.device
         err = (pred - target).abs()
         mask = face_mask(out["lm_d"], pred.shape[-1])
-        losses = {"l1": err.mean(), "face_l1": (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)}
+        losses = {"l1": err.mean(), "face_l1": _masked_l1(err, mask)}
         if lc.expression_l1 > 0:
             # eyes and mouth of the driver: a few percent of the pixels, yet all the expression signal there is
-            emask = region_mask(out["lm_d"], pred.shape[-1], [EYES[:6], EYES[6:], MOUTH])
-            losses["expression_l1"] = (err * emask).sum() / (3 * emask.sum()).clamp(min=1.0)
+            losses["expression_l1"] = _masked_l1(err, eyes_mouth_mask(out["lm_d"], pred.shape[-1]))
         if lc.expression_prior > 0:
             target_expr = batch["driving_expression"][:, 0].to(dev)
             if out["readout"].shape[1] != target_expr.shape[1]:
@@ -205,8 +209,7 @@ class Stage1:
         src, pose_s = out["src"], out["pose_s"]
         pred = G.render(src, pose_s, pose_s, G.encode_expression(out["src_full"], pose_s))
         err = (pred - src).abs()
-        emask = region_mask(out["lm_s"], src.shape[-1], [EYES[:6], EYES[6:], MOUTH])
-        return err.mean() + (err * emask).sum() / (3 * emask.sum()).clamp(min=1.0)
+        return err.mean() + _masked_l1(err, eyes_mouth_mask(out["lm_s"], src.shape[-1]))
 
     @staticmethod
     def _read_back(G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
