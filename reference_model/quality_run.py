@@ -37,6 +37,7 @@ import yaml
 from dexbench.io.atomic import write_json, write_text
 from dexbench.metrics.paired import paired_bootstrap
 from dexbench.metrics.registry import get_metric
+from dexbench.report.collect import load_results
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("static", "rts-warp", "dexportrait-motion")
@@ -116,26 +117,22 @@ def _table(metrics_root: Path) -> tuple[dict, str]:
     return rows, "\n".join(lines) + "\n"
 
 
-def _per_clip(metrics_root: Path, method: str, task: str) -> dict[str, dict[str, float]]:
-    import pyarrow.parquet as pq
-
-    path = metrics_root / method / "per_clip" / f"{task}.parquet"
-    if not path.is_file():
-        return {}
-    rows = pq.read_table(path).to_pylist()
-    return {r["pair_id"]: r for r in rows}
-
-
 def _paired(metrics_root: Path, floors: dict, size: int, n_resamples: int = 10000) -> list[dict]:
     """The PAIRED comparisons: mean of (model - baseline) over the pairs both scored, paired bootstrap CI and p."""
+    results = {r.key: r for r in load_results(metrics_root)}
+
+    def per_clip(method: str, task: str) -> dict[str, dict[str, float]]:
+        table = results[method].per_clip(task) if method in results else None
+        return {} if table is None else table.set_index("pair_id").to_dict("index")
+
     out = []
     for task, metric, base in PAIRED:
-        model = _per_clip(metrics_root, MODEL, task)
+        model = per_clip(MODEL, task)
         if base.startswith("oracle"):
             base = base.replace("@S", f"@{size}")
             ref = floors.get(task, {}).get(base, {}).get("per_clip", {})
         else:
-            ref = _per_clip(metrics_root, base, task)
+            ref = per_clip(base, task)
         ids = [i for i in model if i in ref]
         if not ids:
             continue
