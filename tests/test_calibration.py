@@ -54,7 +54,7 @@ def test_expression_sweep_meets_targets() -> None:
     # the default analyser (dlib 68 + iris refinement of the eyes + brow-band refinement) jaw_open, both blinks and
     # smile meet the target here. Brow raise reads 0.78 on these 96 renders (0.85 pooled over 40 identities x 128
     # renders, 0.73 / 0.76 without the brow refinement): asserted as a floor that catches a regression. Smile reads
-    # 0.88 here but ~0.80 pooled (generator v5 + landmark-expr-v3).
+    # ~0.81 pooled (generator v5 + landmark-expr-v4; 0.80 with v3).
     analyzer = FaceAnalyzer()
     ids = [sample_identity(60000 + k) for k in range(4)]
     truth, est, on_truth = expression_sweep(ids, analyzer, 128, frames=24, seed=1)

@@ -1,4 +1,4 @@
-"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v3").
+"""A pose-normalised, landmark-based expression descriptor ("landmark-expr-v4").
 
 Each frame's 68 landmarks are taken back into the head frame with the fitted weak-perspective pose: a landmark at
 normalised image position uv gets head-frame coordinates R^T [(uv - t) / scale, z], where z is the depth the mean
@@ -11,12 +11,15 @@ moves an eye's centre only vertically, which barely changes the distance:
 
 - mouth_open: inner-lip gap (66 - 62, vertical);
 - mouth_width: lip-corner distance (48 - 54);
-- lip_corner_lift: how far the lip corners (48, 54) sit above the mouth's rest line, the upper inner lip centre (62)
-  moved 0.4 of the inner-lip gap towards the lower one (66). A smile lifts the corners; an opening jaw pulls them
+- lip_corner_lift: how far the lip corners (48, 54) sit above the mouth's rest line. The rest line is 0.4 of the
+  way from the upper lip to the lower one, measured on both the inner contour (61-63 to 65-67) and the outer one
+  (50-52 to 56-58), and the two readings averaged. A smile lifts the corners; an opening jaw pulls them
   down by about 0.4 of the lower lip's drop (an open mouth is an oval whose commissures sit a little above its
   middle), so measuring from 62 alone (v1) read every open mouth as a frown. v2 used a fifth, which matched
   SynthHeads v1-v4's flat-topped open mouth but not a real one: dlib put those corners ~0.45 of the gap down, and
-  the jaw leaked into the smile reading;
+  the jaw leaked into the smile reading. v3 took the rest line from 62 and 66 alone; v4's twelve points average
+  out most of dlib's per-point error (on SynthHeads: smile Spearman 0.797 -> 0.812 over 40 identities, every
+  identity set better by 0.01-0.02; on exact landmarks 0.988 -> 0.978, with no jaw leakage either way);
 - eye_open_right / eye_open_left: lid gap (mean of 37-41 and 38-40 / 43-47 and 44-46), subject's right / left;
 - brow_height_right / brow_height_left / brow_height: brow points (17-21 / 22-26) above their eye's corner line.
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-EXPRESSION_SPACE = "landmark-expr-v3"
+EXPRESSION_SPACE = "landmark-expr-v4"
 # Fraction of the inner-lip gap by which relaxed lip corners follow an opening jaw (see lip_corner_lift).
 CORNER_JAW_FOLLOW = 0.4
 EXPRESSION_NAMES: tuple[str, ...] = (
@@ -60,7 +63,9 @@ def describe(head: np.ndarray, model: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ref = np.where(ref > 1e-9, ref, np.nan)
     mouth_open = y[:, 66] - y[:, 62]
     mouth_width = np.hypot(x[:, 54] - x[:, 48], y[:, 54] - y[:, 48])
-    corner_lift = y[:, 62] + CORNER_JAW_FOLLOW * (y[:, 66] - y[:, 62]) - 0.5 * (y[:, 48] + y[:, 54])
+    upper = 0.5 * (y[:, 61:64].mean(1) + y[:, 50:53].mean(1))  # inner and outer upper lip, central 3 points each
+    lower = 0.5 * (y[:, 65:68].mean(1) + y[:, 56:59].mean(1))
+    corner_lift = upper + CORNER_JAW_FOLLOW * (lower - upper) - 0.5 * (y[:, 48] + y[:, 54])
     eye_r = 0.5 * ((y[:, 41] - y[:, 37]) + (y[:, 40] - y[:, 38]))
     eye_l = 0.5 * ((y[:, 47] - y[:, 43]) + (y[:, 46] - y[:, 44]))
     line_r = 0.5 * (y[:, 36] + y[:, 39])

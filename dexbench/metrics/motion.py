@@ -23,8 +23,9 @@ from dexbench.metrics.scorer import MetricUnavailable, Sample, Scorer
 
 VERSION = "1"
 # AED follows the expression descriptor (dexbench.face.expression.EXPRESSION_SPACE): v2 = landmark-expr-v2,
-# v3 = landmark-expr-v3, v4 = the same on brow points refined from the image (FaceAnalyzer v3, dexbench.face.brows).
-AED_VERSION = "4"
+# v3 = landmark-expr-v3, v4 = the same on brow points refined from the image (FaceAnalyzer v3, dexbench.face.brows),
+# v5 = landmark-expr-v4 (the smile's rest line from twelve lip points).
+AED_VERSION = "5"
 # AKD v2: brow points refined from the image (FaceAnalyzer v3).
 AKD_VERSION = "2"
 AKD_RESOLUTION = 256
