@@ -262,9 +262,9 @@ def main() -> None:
     timings["diagnostics_s"] = round(time.perf_counter() - t, 1)
     d = json.loads(diag.read_text())
 
-    # 5. the AED / APD ceilings of a model at the config's resolution (reference_model/aed_ceilings.py)
+    # 5. the AED / APD ceilings of a model at the config's output resolution (reference_model/aed_ceilings.py)
     t = time.perf_counter()
-    size = str(cfg["motion"]["image_size"])
+    size = str(cfg["motion"].get("output_size") or cfg["motion"]["image_size"])
     cmd = [
         sys.executable,
         str(REPO / "reference_model" / "aed_ceilings.py"),

@@ -129,7 +129,11 @@ class DexPortraitAnimator(Animator):
             )
             lm_expr = _landmarks(ed.annotations, native, size) if ed is not None else None
             same = pd is ed  # pose and expression from the same frames: their pose estimate is shared
-            out = self._stage1(m["motion"], src, lm_src, pose, lm_pose, expr, hi, lm_expr, same, request.n_frames)
+            osize = mc.output_size or size
+            src_out = _to_tensor(request.source.image[None], osize).to(dev) if osize != size else None
+            out = self._stage1(
+                m["motion"], src, lm_src, pose, lm_pose, expr, hi, lm_expr, same, request.n_frames, src_out
+            )
         else:
             gen = torch.Generator().manual_seed(int(request.seed))
             out = m["pipe"](
@@ -144,9 +148,11 @@ class DexPortraitAnimator(Animator):
             )
         return _to_frames(out, request.size)
 
-    def _stage1(self, motion, src, lm_src, pose, lm_pose, expr, hi, lm_expr, same: bool, n: int) -> torch.Tensor:
+    def _stage1(
+        self, motion, src, lm_src, pose, lm_pose, expr, hi, lm_expr, same: bool, n: int, src_out=None
+    ) -> torch.Tensor:
         """hi = (source, expression frames or None) at the expression encoder's resolution; `same`: the pose and
-        expression frames are the same frames."""
+        expression frames are the same frames; src_out = the source at motion.output_size (None: image_size)."""
         from dexbench.model.motion.augment import mask_eyes_mouth
 
         dev = src.device
@@ -172,7 +178,7 @@ class DexPortraitAnimator(Animator):
                     lm = None if lm_expr is None else lm_expr[a:b]
                     pe = pd if same and pose is not None else pose_of(expr[a:b].to(dev), lm)
                 z = motion.encode_expression(e, pe)
-            outs.append(motion.render(src, pose_s, pd, z))
+            outs.append(motion.render(src, pose_s, pd, z, src_out))
         return torch.cat(outs)
 
 

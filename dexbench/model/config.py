@@ -71,6 +71,14 @@ class MotionConfig:
     # per glimpse part, drawn into the image at the driving pose (glimpses.paste_parts) and fused at the decoder's
     # last stage, so the code acts where the eyes and mouth are rather than only through global AdaIN statistics
     part_canvas: int = 0
+    # the decoder also predicts a smooth 2-D flow (from its AdaIN-modulated features, zero at init) that moves the
+    # warped source image's pixels before the image skip, so the code can move lips, jaw and lids of the source
+    # instead of having to paint over them (the expression deformation of FOMM / LivePortrait-style reenactment)
+    skip_flow: float = 0.0
+    # output resolution (0 = image_size; else 2 x image_size, needs image_skip): a last stage at twice the size fuses
+    # the decoder's features with the source warped at that size (moved by the upsampled skip_flow), so eyes and
+    # mouth keep the crops' sharpness; the losses and the discriminator work at this size
+    output_size: int = 0
 
 
 @dataclass

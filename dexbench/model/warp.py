@@ -51,3 +51,12 @@ def warp_image(image: torch.Tensor, source: Pose, driving: Pose) -> torch.Tensor
     plane = torch.cat([xy, torch.zeros_like(xy[..., :1])], dim=-1)
     src_q = source.apply(plane)[..., :2]
     return F.grid_sample(image, src_q.reshape(b, h, w, 2), mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def move_image(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Resample (B, C, H, W) at every pixel centre + flow (B, 2, h, w; x, y in normalised units, resized to H x W)."""
+    h, w = image.shape[-2:]
+    if flow.shape[-2:] != (h, w):
+        flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
+    grid = volume_grid(1, h, w, image.device, image.dtype)[0, ..., :2] + flow.permute(0, 2, 3, 1)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)

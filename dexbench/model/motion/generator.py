@@ -18,7 +18,7 @@ from dexbench.model.motion.encoders import (
 )
 from dexbench.model.motion.glimpses import part_mask, paste_parts, sample_glimpses
 from dexbench.model.pose import Pose
-from dexbench.model.warp import warp_image, warp_volume
+from dexbench.model.warp import move_image, warp_image, warp_volume
 
 
 class PartCanvas(nn.Module):
@@ -66,6 +66,13 @@ class Decoder(nn.Module):
         if self.blend is not None:
             nn.init.zeros_(self.blend.weight)
             nn.init.zeros_(self.blend.bias)
+        # skip_flow: a smooth 2-D flow (normalised units, |flow| <= skip_flow) moving the warped source image's pixels
+        # before the skip; zero init = no move
+        self.flow_limit = cfg.skip_flow
+        self.flow = nn.Conv2d(c[-1], 2, 3, padding=1) if cfg.image_skip and cfg.skip_flow > 0 else None
+        if self.flow is not None:
+            nn.init.zeros_(self.flow.weight)
+            nn.init.zeros_(self.flow.bias)
 
     def forward(
         self,
@@ -74,18 +81,44 @@ class Decoder(nn.Module):
         style: torch.Tensor,
         warped_image: torch.Tensor | None = None,
         canvas: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The image, the last stage's features and the skip flow (B, 2, S, S; None without skip_flow)."""
         h = self.inp(torch.cat([flat, feat], dim=1))
         for stage in self.stages:
             h = stage(h, style)
+        flow = None
+        if self.flow is not None and warped_image is not None:
+            kernel = 5  # a smooth field: lips and lids move as regions, not pixel by pixel
+            raw = F.avg_pool2d(self.flow(h), kernel, stride=1, padding=kernel // 2, count_include_pad=False)
+            flow = self.flow_limit * torch.tanh(raw)
+            warped_image = move_image(warped_image, flow)
         if self.skip is not None:
             extra = [x for x in (warped_image, canvas) if x is not None]
             h = h + F.leaky_relu(self.skip(torch.cat([h, *extra], dim=1)), 0.2)
         rgb = torch.tanh(self.to_rgb(h))
         if self.blend is None:
-            return rgb
+            return rgb, h, flow
         m = torch.sigmoid(self.blend(h))
-        return m * warped_image + (1.0 - m) * rgb
+        return m * warped_image + (1.0 - m) * rgb, h, flow
+
+
+class HiResHead(nn.Module):
+    """The 2x output stage (motion.output_size): upsampled features + the image + the source warped at 2x (moved by
+    the upsampled skip flow) -> a residual on the upsampled image; zero init = the upsampled image."""
+
+    def __init__(self, cfg: MotionConfig) -> None:
+        super().__init__()
+        c = cfg.decoder_channels[-1]
+        self.body = nn.Sequential(nn.Conv2d(c + 6, c, 3, padding=1), nn.LeakyReLU(0.2))
+        self.out = nn.Conv2d(c, 3, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, rgb: torch.Tensor, h: torch.Tensor, warped_hi: torch.Tensor) -> torch.Tensor:
+        size = warped_hi.shape[-2:]
+        up_rgb = F.interpolate(rgb, size=size, mode="bilinear", align_corners=False)
+        up_h = F.interpolate(h, size=size, mode="bilinear", align_corners=False)
+        return up_rgb + self.out(self.body(torch.cat([up_h, warped_hi, up_rgb], dim=1)))
 
 
 class MotionGenerator(nn.Module):
@@ -96,6 +129,10 @@ class MotionGenerator(nn.Module):
         n_up = len(cfg.decoder_channels) - 1
         if cfg.volume_size * 2**n_up != cfg.image_size:
             raise ValueError("motion config: volume_size * 2**(len(decoder_channels) - 1) must equal image_size")
+        if cfg.output_size not in (0, cfg.image_size, 2 * cfg.image_size) or (
+            cfg.output_size == 2 * cfg.image_size and not cfg.image_skip
+        ):
+            raise ValueError("motion config: output_size must be 0, image_size or 2 x image_size (with image_skip)")
         self.cfg = cfg
         self.pose_encoder = PoseEncoder(cfg)
         if cfg.expression_input not in ("image", "glimpses"):
@@ -110,6 +147,8 @@ class MotionGenerator(nn.Module):
         feat_channels = self.appearance_encoder.lift.in_channels
         self.decoder = Decoder(cfg, feat_channels)
         self.part_canvas = PartCanvas(cfg) if cfg.part_canvas else None
+        self.output_size = cfg.output_size or cfg.image_size
+        self.hires = HiResHead(cfg) if self.output_size != cfg.image_size else None
         # auxiliary read-out of the annotated expression parameters (training only; see loss.expression_prior)
         self.expression_head = nn.Linear(cfg.expression_dim, cfg.expression_targets) if cfg.expression_targets else None
 
@@ -135,12 +174,18 @@ class MotionGenerator(nn.Module):
         return F.interpolate(images, size=(s, s), mode="area" if images.shape[-1] > s else "bilinear")
 
     def render(
-        self, source: torch.Tensor, source_pose: Pose, driving_pose: Pose, expression: torch.Tensor
+        self,
+        source: torch.Tensor,
+        source_pose: Pose,
+        driving_pose: Pose,
+        expression: torch.Tensor,
+        source_hi: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The source's identity in `driving_pose` with `expression` (a code from the expression encoder)."""
+        """The source's identity in `driving_pose` with `expression` (a code from the expression encoder), at
+        output_size. `source_hi`: the source at output_size when that exceeds image_size (else upsampled here)."""
         vol, app, feat = self.appearance_encoder(source)
-        if len(driving_pose) != len(vol):  # one source, many driving frames
-            n = len(driving_pose) // len(vol)
+        n = len(driving_pose) // len(vol)
+        if n != 1:  # one source, many driving frames
             vol, app, feat, source = (x.repeat_interleave(n, dim=0) for x in (vol, app, feat, source))
             source_pose = source_pose.repeat_interleave(n)
         warped = warp_volume(vol, source_pose, driving_pose)
@@ -154,7 +199,18 @@ class MotionGenerator(nn.Module):
             size = self.cfg.image_size
             canvas = paste_parts(self.part_canvas(expression), driving_pose, self.anchors, self.extents, size)
         style = torch.cat([app, expression], dim=1)
-        return self.decoder(fused.reshape(b, c * d, h, w), feat, style, image, canvas)
+        rgb, feats, flow = self.decoder(fused.reshape(b, c * d, h, w), feat, style, image, canvas)
+        if self.hires is None:
+            return rgb
+        size = self.output_size
+        if source_hi is None or source_hi.shape[-1] != size:
+            source_hi = F.interpolate(source, size=(size, size), mode="bicubic", align_corners=False)
+        elif n != 1:
+            source_hi = source_hi.repeat_interleave(n, dim=0)
+        warped_hi = warp_image(source_hi, source_pose, driving_pose)
+        if flow is not None:
+            warped_hi = move_image(warped_hi, flow)
+        return self.hires(rgb, feats, warped_hi)
 
     def forward(
         self,
@@ -162,10 +218,11 @@ class MotionGenerator(nn.Module):
         pose_input: torch.Tensor,
         expression_input: torch.Tensor,
         glimpse_jitter: torch.Tensor | None = None,
+        source_hi: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, ...]:
         """Training pass (through DDP when wrapped): pose_input = [source; driving] views, B each; expression_input =
         the driving views the expression encoder reads (`glimpses`: at their own resolution, placed by the pose
-        encoder's driving pose, detached, plus `glimpse_jitter`).
+        encoder's driving pose, detached, plus `glimpse_jitter`); source_hi = the source at output_size (see render).
 
         Returns the prediction, both poses as plain tensors, the expression code and the auxiliary head's read-out
         of it (inside forward so that DDP sees every parameter used; (B, 0) without a head):
@@ -175,7 +232,7 @@ class MotionGenerator(nn.Module):
         poses = self.pose_encoder(pose_input)
         pose_s, pose_d = poses.index(slice(0, b)), poses.index(slice(b, 2 * b))
         code = self.encode_expression(expression_input, pose_d, glimpse_jitter)
-        pred = self.render(source, pose_s, pose_d, code)
+        pred = self.render(source, pose_s, pose_d, code, source_hi)
         return (
             pred,
             pose_s.rotation,

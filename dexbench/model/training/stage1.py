@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
@@ -58,8 +59,8 @@ class Stage1:
         m = cfg.motion
         # glimpses may be read at a higher resolution than the generator's (motion.glimpse_source_size): the loop
         # then loads frames at that size and forward() downsamples them for everything else
-        self.data_size = (
-            max(cfg.data.size, m.glimpse_source_size) if m.expression_input == "glimpses" else cfg.data.size
+        self.data_size = max(
+            cfg.data.size, m.glimpse_source_size if m.expression_input == "glimpses" else 0, m.output_size
         )
         self.perceptual = None
         if cfg.loss.perceptual > 0 or cfg.loss.face_perceptual > 0:
@@ -85,11 +86,20 @@ class Stage1:
         dev = next(self.G.parameters()).device
         src, drv = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
         lm_s, lm_d = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
-        src_full, drv_full, size = src, drv, self.cfg.motion.image_size
-        if src.shape[-1] != size:  # frames loaded at the glimpse resolution: the generator works at image_size
+        src_full, drv_full, lm_s_full, lm_d_full = src, drv, lm_s, lm_d
+        size, out_size = self.cfg.motion.image_size, self.cfg.motion.output_size or self.cfg.motion.image_size
+        if src.shape[-1] != size:  # loaded larger (glimpses, output size): the generator works at image_size
             f = size / src.shape[-1]
-            src, drv = (torch.nn.functional.interpolate(x, size=(size, size), mode="area") for x in (src, drv))
+            src, drv = (F.interpolate(x, size=(size, size), mode="area") for x in (src, drv))
             lm_s, lm_d = lm_s * f, lm_d * f
+        src_out, drv_out, lm_s_out, lm_d_out = src, drv, lm_s, lm_d
+        if out_size != size:  # the 2x output stage: the source and the target at output_size
+            f = out_size / src_full.shape[-1]
+            src_out, drv_out = (
+                x if x.shape[-1] == out_size else F.interpolate(x, size=(out_size, out_size), mode="area")
+                for x in (src_full, drv_full)
+            )
+            lm_s_out, lm_d_out = lm_s_full * f, lm_d_full * f
         aug = self.cfg.augment
         pose_in = torch.cat([src, drv])
         if aug.mask_eyes_mouth:
@@ -101,17 +111,20 @@ class Stage1:
             jitter = (u * aug.glimpse_jitter).to(dev)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter)
+        hi = src_out if out_size != size else None
+        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter, hi)
         return {
             "code": code,
             "readout": readout,
             "pred": pred,
-            "target": drv,
+            "target": drv_out,  # at output_size, as pred
             "pose_s": Pose(rs, ts, ss),
             "pose_d": Pose(rd, td, sd),
-            "lm_d": lm_d,
-            "lm_s": lm_s,
-            "src": src,
+            "lm_d": lm_d_out,  # at output_size
+            "lm_s": lm_s_out,
+            "src": src,  # at image_size (the generator's input)
+            "src_out": src_out,  # at output_size
+            "src_hi": hi,  # what render() takes as source_hi
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
         }
 
@@ -188,7 +201,7 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         swapped = out["code"].detach().roll(1, dims=0)
-        pred = G.render(out["src"], pose_s, pose_d, swapped)
+        pred = G.render(out["src"], pose_s, pose_d, swapped, out["src_hi"])
         return ((self._read_back(G, pred, pose_d) - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
@@ -199,17 +212,17 @@ class Stage1:
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         with torch.no_grad():
             own = G.encode_expression(out["src_full"], pose_s)
-        pred = G.render(out["src"], pose_s, pose_d, own)
+        pred = G.render(out["src"], pose_s, pose_d, own, out["src_hi"])
         return ((self._read_back(G, pred, pose_d) - source_expr) ** 2).sum(1).mean()
 
     def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
         """The source re-rendered at its own pose with its own code (the encoder trains on this path too) against
         the source frame: L1 plus L1 inside its eyes and mouth."""
         G = self.accelerator.unwrap_model(self.G)
-        src, pose_s = out["src"], out["pose_s"]
-        pred = G.render(src, pose_s, pose_s, G.encode_expression(out["src_full"], pose_s))
-        err = (pred - src).abs()
-        return err.mean() + _masked_l1(err, eyes_mouth_mask(out["lm_s"], src.shape[-1]))
+        pose_s = out["pose_s"]
+        pred = G.render(out["src"], pose_s, pose_s, G.encode_expression(out["src_full"], pose_s), out["src_hi"])
+        err = (pred - out["src_out"]).abs()
+        return err.mean() + _masked_l1(err, eyes_mouth_mask(out["lm_s"], pred.shape[-1]))
 
     @staticmethod
     def _read_back(G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
@@ -235,4 +248,4 @@ class Stage1:
             out = self.forward(sub)
         finally:
             self.gen = train_gen
-        return save_grid([out["src"], out["target"], out["pred"]], self.samples_path)  # type: ignore[attr-defined]
+        return save_grid([out["src_out"], out["target"], out["pred"]], self.samples_path)  # type: ignore[attr-defined]
