@@ -58,7 +58,7 @@ def test_keep_expression_gradient_reaches_only_the_renderer() -> None:
     _style_live(st.G)  # so that an undetached source code would reach the encoder through the decoder's style
     b, s = 3, cfg.motion.image_size
     src = torch.rand(b, 3, s, s) * 2 - 1
-    out = {"src": src, "src_full": src, "src_hi": None, "pose_s": _pose(b, 0.0), "pose_d": _pose(b, 0.3)}
+    out = {"src": src, "src_full": src, "src_out": src, "pose_s": _pose(b, 0.0), "pose_d": _pose(b, 0.3)}
     loss = st._keep_expression(out, torch.randn(b, cfg.motion.expression_targets))
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
     loss.backward()
@@ -79,7 +79,7 @@ def test_source_recon_trains_encoder_and_renderer_and_needs_glimpses() -> None:
     src = torch.rand(b, 3, s, s) * 2 - 1
     g = torch.linspace(0.3 * s, 0.7 * s, 68)  # a face-sized landmark cloud in the middle of the frame
     lm = torch.stack([g, g.flip(0)], dim=1).expand(b, 68, 2).clone()
-    out = {"src": src, "src_full": src, "src_out": src, "src_hi": None, "pose_s": _pose(b, 0.1), "lm_s": lm}
+    out = {"src": src, "src_full": src, "src_out": src, "pose_s": _pose(b, 0.1), "lm_s": lm}
     loss = st._source_recon(out)
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
     loss.backward()

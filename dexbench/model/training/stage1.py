@@ -27,6 +27,13 @@ def pose_prior_loss(pred: Pose, target: Pose) -> torch.Tensor:
     return rot + (pred.translation - target.translation).abs().sum(1).mean() + (pred.scale - target.scale).abs().mean()
 
 
+def _resized(images: torch.Tensor, landmarks: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3, S, S) frames and their (B, 68, 2) pixel landmarks at `size` (area resampling; as they are at S)."""
+    if images.shape[-1] == size:
+        return images, landmarks
+    return F.interpolate(images, size=(size, size), mode="area"), landmarks * (size / images.shape[-1])
+
+
 def _masked_l1(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of a (B, 3, S, S) absolute error inside a (B, 1, S, S) mask."""
     return (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)
@@ -84,22 +91,14 @@ class Stage1:
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
         dev = next(self.G.parameters()).device
-        src, drv = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
-        lm_s, lm_d = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
-        src_full, drv_full, lm_s_full, lm_d_full = src, drv, lm_s, lm_d
+        src_full, drv_full = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
+        lm_s_full, lm_d_full = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
+        # frames may be loaded larger (glimpses, output size): the generator works at image_size, pred at output_size
         size, out_size = self.cfg.motion.image_size, self.cfg.motion.output_size or self.cfg.motion.image_size
-        if src.shape[-1] != size:  # loaded larger (glimpses, output size): the generator works at image_size
-            f = size / src.shape[-1]
-            src, drv = (F.interpolate(x, size=(size, size), mode="area") for x in (src, drv))
-            lm_s, lm_d = lm_s * f, lm_d * f
-        src_out, drv_out, lm_s_out, lm_d_out = src, drv, lm_s, lm_d
-        if out_size != size:  # the 2x output stage: the source and the target at output_size
-            f = out_size / src_full.shape[-1]
-            src_out, drv_out = (
-                x if x.shape[-1] == out_size else F.interpolate(x, size=(out_size, out_size), mode="area")
-                for x in (src_full, drv_full)
-            )
-            lm_s_out, lm_d_out = lm_s_full * f, lm_d_full * f
+        src, lm_s = _resized(src_full, lm_s_full, size)
+        drv, lm_d = _resized(drv_full, lm_d_full, size)
+        src_out, lm_s_out = _resized(src_full, lm_s_full, out_size)
+        drv_out, lm_d_out = _resized(drv_full, lm_d_full, out_size)
         aug = self.cfg.augment
         pose_in = torch.cat([src, drv])
         if aug.mask_eyes_mouth:
@@ -111,8 +110,7 @@ class Stage1:
             jitter = (u * aug.glimpse_jitter).to(dev)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        hi = src_out if out_size != size else None
-        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter, hi)
+        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter, src_out)
         return {
             "code": code,
             "readout": readout,
@@ -123,8 +121,7 @@ class Stage1:
             "lm_d": lm_d_out,  # at output_size
             "lm_s": lm_s_out,
             "src": src,  # at image_size (the generator's input)
-            "src_out": src_out,  # at output_size
-            "src_hi": hi,  # what render() takes as source_hi
+            "src_out": src_out,  # at output_size (render()'s source_hi)
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
         }
 
@@ -201,7 +198,7 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         swapped = out["code"].detach().roll(1, dims=0)
-        pred = G.render(out["src"], pose_s, pose_d, swapped, out["src_hi"])
+        pred = G.render(out["src"], pose_s, pose_d, swapped, out["src_out"])
         return ((self._read_back(G, pred, pose_d) - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
@@ -212,7 +209,7 @@ class Stage1:
         pose_s, pose_d = out["pose_s"], out["pose_d"]
         with torch.no_grad():
             own = G.encode_expression(out["src_full"], pose_s)
-        pred = G.render(out["src"], pose_s, pose_d, own, out["src_hi"])
+        pred = G.render(out["src"], pose_s, pose_d, own, out["src_out"])
         return ((self._read_back(G, pred, pose_d) - source_expr) ** 2).sum(1).mean()
 
     def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
@@ -220,7 +217,7 @@ class Stage1:
         the source frame: L1 plus L1 inside its eyes and mouth."""
         G = self.accelerator.unwrap_model(self.G)
         pose_s = out["pose_s"]
-        pred = G.render(out["src"], pose_s, pose_s, G.encode_expression(out["src_full"], pose_s), out["src_hi"])
+        pred = G.render(out["src"], pose_s, pose_s, G.encode_expression(out["src_full"], pose_s), out["src_out"])
         err = (pred - out["src_out"]).abs()
         return err.mean() + _masked_l1(err, eyes_mouth_mask(out["lm_s"], pred.shape[-1]))
 
