@@ -196,21 +196,24 @@ class Stage1:
         read the expression back from the rendering's glimpses and regress it to sample i+1's annotation. The
         encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
-        pose_s, pose_d = out["pose_s"], out["pose_d"]
-        swapped = out["code"].detach().roll(1, dims=0)
-        pred = G.render(out["src"], pose_s, pose_d, swapped, out["src_out"])
-        return ((self._read_back(G, pred, pose_d) - target_expr.roll(1, dims=0)) ** 2).sum(1).mean()
+        return self._drawn_code_loss(G, out, out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0))
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
         the source frame, detached), read back at that pose and regressed to the source's annotation, so a pose
         change alone does not move the expression drawn."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
-        pose_s, pose_d = out["pose_s"], out["pose_d"]
         with torch.no_grad():
-            own = G.encode_expression(out["src_full"], pose_s)
-        pred = G.render(out["src"], pose_s, pose_d, own, out["src_out"])
-        return ((self._read_back(G, pred, pose_d) - source_expr) ** 2).sum(1).mean()
+            own = G.encode_expression(out["src_full"], out["pose_s"])
+        return self._drawn_code_loss(G, out, own, source_expr)
+
+    def _drawn_code_loss(
+        self, G: MotionGenerator, out: dict[str, Any], code: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
+        """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering against
+        `target` (squared error summed over the expression parameters, mean over the batch)."""
+        pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
+        return ((self._read_back(G, pred, out["pose_d"]) - target) ** 2).sum(1).mean()
 
     def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
         """The source re-rendered at its own pose with its own code (the encoder trains on this path too) against
