@@ -201,13 +201,12 @@ def main() -> None:
     ev = work / "eval"
     rebuilt = _build_set(work / "train" / "raw", work / "train" / "shards", train_params, log)
     ds = ev / "datasets" / "synthheads"
-    if _build_set(ds / "raw", ds / "shards", eval_params, log):
-        rebuilt = True
-        for sub in ("protocol", "submissions", "metrics", "reports"):
-            shutil.rmtree(ev / sub, ignore_errors=True)
+    eval_rebuilt = _build_set(ds / "raw", ds / "shards", eval_params, log)
+    rebuilt = rebuilt or eval_rebuilt
     proto_stamp, proto_want = ev / "protocol.stamp.json", {"pairs": a.pairs, "frames": a.frames}
-    if proto_stamp.is_file() and json.loads(proto_stamp.read_text()) != proto_want:
-        for sub in ("protocol", "submissions", "metrics", "reports"):  # other pairs: every method runs again
+    other_pairs = proto_stamp.is_file() and json.loads(proto_stamp.read_text()) != proto_want
+    if eval_rebuilt or other_pairs:  # new held-out data or other pairs: every method runs again
+        for sub in ("protocol", "submissions", "metrics", "reports"):
             shutil.rmtree(ev / sub, ignore_errors=True)
     if not (ev / "protocol" / "synthheads").is_dir():
         _dexbench("protocol", "synthheads", "--root", str(ev), "--seed", "0", "--max-pairs", str(a.pairs),
@@ -265,18 +264,8 @@ def main() -> None:
     # 5. the AED / APD ceilings of a model at the config's output resolution (reference_model/aed_ceilings.py)
     t = time.perf_counter()
     size = str(cfg["motion"].get("output_size") or cfg["motion"]["image_size"])
-    cmd = [
-        sys.executable,
-        str(REPO / "reference_model" / "aed_ceilings.py"),
-        "--root",
-        str(ev),
-        "--size",
-        size,
-        "--pairs",
-        str(min(8, a.pairs)),
-        "--frames",
-        str(a.frames),
-    ]  # fmt: skip; floors: every pair
+    cmd = [sys.executable, str(REPO / "reference_model" / "aed_ceilings.py"), "--root", str(ev), "--size", size,
+           "--pairs", str(min(8, a.pairs)), "--frames", str(a.frames)]  # fmt: skip
     with log.open("a") as fh:
         done_ceil = subprocess.run(cmd, cwd=ev, stdout=subprocess.PIPE, stderr=fh, text=True)
     if done_ceil.returncode != 0:
