@@ -1,6 +1,8 @@
-"""Tiny random configs shared by the model tests (not a conftest: imported explicitly)."""
+"""Tiny random configs and inputs shared by the model tests (not a conftest: imported explicitly)."""
 
 from __future__ import annotations
+
+import torch
 
 from dexbench.model.config import ModelConfig, config_from_dict
 
@@ -57,3 +59,8 @@ def tiny_config(shards: str | None = None, **overrides) -> ModelConfig:
     for k, v in overrides.items():
         data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
     return config_from_dict(data)
+
+
+def random_images(b: int, s: int, seed: int = 0) -> torch.Tensor:
+    """(b, 3, s, s) seeded uniform images in [-1, 1]."""
+    return torch.rand(b, 3, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1

@@ -12,7 +12,7 @@ from dexbench.model.motion.discriminator import PatchDiscriminator, discriminato
 from dexbench.model.motion.encoders import AppearanceEncoder, ExpressionEncoder, PoseEncoder
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.pose import Pose
-from tests.model_helpers import tiny_config
+from tests.model_helpers import random_images, tiny_config
 
 
 def _grads_ok(module: torch.nn.Module) -> None:
@@ -21,10 +21,6 @@ def _grads_ok(module: torch.nn.Module) -> None:
     missing = [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, f"no gradient reached {missing[:5]}"
     assert all(torch.isfinite(p.grad).all() for p in params)
-
-
-def _img(b: int, s: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(b, 3, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
 def test_small_blocks() -> None:
@@ -52,7 +48,7 @@ def test_small_blocks() -> None:
 def test_stage1_encoders_generator_discriminator() -> None:
     cfg = tiny_config().motion
     torch.manual_seed(0)
-    img = _img(3, cfg.image_size)
+    img = random_images(3, cfg.image_size)
     pe, ee, ae = PoseEncoder(cfg), ExpressionEncoder(cfg), AppearanceEncoder(cfg)
     pose = pe(img)
     assert pose.rotation.shape == (3, 3, 3) and pose.translation.shape == (3, 2) and pose.scale.shape == (3,)
@@ -64,7 +60,7 @@ def test_stage1_encoders_generator_discriminator() -> None:
     assert vol.shape == (3, cfg.volume_channels, cfg.volume_depth, cfg.volume_size, cfg.volume_size)
     assert app.shape == (3, cfg.appearance_dim)
     g = MotionGenerator(cfg)
-    pred, *poses = g(img, torch.cat([img, _img(3, cfg.image_size, 1)]), img)
+    pred, *poses = g(img, torch.cat([img, random_images(3, cfg.image_size, 1)]), img)
     assert pred.shape == img.shape and pred.abs().max() <= 1.0
     d = PatchDiscriminator(tiny_config().motion.discriminator_channels)
     logits = d(pred)
@@ -79,8 +75,8 @@ def test_stage1_encoders_generator_discriminator() -> None:
 def test_render_one_source_many_frames() -> None:
     cfg = tiny_config().motion
     g = MotionGenerator(cfg).eval()
-    src = _img(1, cfg.image_size)
-    drv = _img(4, cfg.image_size, 3)
+    src = random_images(1, cfg.image_size)
+    drv = random_images(4, cfg.image_size, 3)
     with torch.no_grad():
         out = g.render(src, g.pose_encoder(src), g.pose_encoder(drv), g.expression_encoder(drv))
     assert out.shape == (4, 3, cfg.image_size, cfg.image_size)
@@ -174,7 +170,7 @@ def test_patch_latent_is_exactly_invertible() -> None:
 
     cfg = tiny_config()
     s, p = cfg.motion.image_size, cfg.diffusion.patch
-    img = _img(2, s)
+    img = random_images(2, s)
     lat = pixels_to_latent(img, p)
     assert p == 2 and lat.shape == (2, 3 * p * p, s // p, s // p)
     model = build_diffusion(cfg)
@@ -189,7 +185,7 @@ def test_patch_latent_is_exactly_invertible() -> None:
 def test_expression_head_reads_the_code() -> None:
     cfg = tiny_config().motion
     g = MotionGenerator(cfg)
-    img = _img(2, cfg.image_size)
+    img = random_images(2, cfg.image_size)
     *_, code, readout = g(img, torch.cat([img, img]), img)
     assert code.shape == (2, cfg.expression_dim) and readout.shape == (2, cfg.expression_targets)
     assert torch.allclose(readout, g.expression_head(code))

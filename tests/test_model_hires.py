@@ -13,15 +13,11 @@ from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.training.loop import train
 from dexbench.model.training.stage1 import Stage1
 from dexbench.model.warp import move_image
-from tests.model_helpers import tiny_config
-
-
-def _img(b: int, s: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(b, 3, s, s, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+from tests.model_helpers import random_images, tiny_config
 
 
 def test_move_is_exact_without_flow_and_shifts_by_whole_pixels() -> None:
-    img = _img(2, 16)
+    img = random_images(2, 16)
     assert torch.allclose(move_image(img, torch.zeros(2, 2, 16, 16)), img, atol=1e-6)
     flow = torch.zeros(2, 2, 8, 8)  # a coarser field is resized to the image
     flow[:, 0] = 2 * 2 / 16  # +2 pixels in x, in normalised units (the image spans 2)
@@ -33,7 +29,7 @@ def test_output_size_doubles_the_image_and_starts_as_its_upsampling() -> None:
     cfg = tiny_config(motion={"skip_flow": 0.25, "output_size": 64}).motion
     torch.manual_seed(0)
     g = MotionGenerator(cfg)
-    src, drv = _img(2, 32), _img(2, 32, 1)
+    src, drv = random_images(2, 32), random_images(2, 32, 1)
     src_hi = F.interpolate(src, size=(64, 64), mode="bilinear", align_corners=False)
     pose_s, pose_d, code = g.pose_encoder(src), g.pose_encoder(drv), g.expression_encoder(drv)
     out = g.render(src, pose_s, pose_d, code, src_hi)
