@@ -6,8 +6,10 @@ In WORK (every step is skipped when its output is complete and its inputs are un
   train/raw, train/shards     SynthHeads training set (default 300 identities x 2 clips x 48 frames, 128 px, seed 7)
   eval/                       a separate workspace: SynthHeads held-out set (24 identities, seed 11; its 8 test
                               identities are the benchmark's), protocol manifests (16 pairs x 48 frames per task)
-  eval/reference_model/       the config (data.shards pointed at train/shards) and runs/<name>/stage1 (the model)
-  eval/submissions, eval/metrics   `dexbench run` / `dexbench eval` of static, rts-warp, dexportrait-motion
+  eval/reference_model/       the config (data.shards pointed at train/shards) and runs/<name>/stage1 (the model;
+                              with --stage2 also runs/<name>/stage2, the diffusion stage trained on it)
+  eval/submissions, eval/metrics   `dexbench run` / `dexbench eval` of static, rts-warp, dexportrait-motion (and
+                              with --stage2 the full model, dexportrait)
   eval/reports                `dexbench report` (HTML + CSV/JSON/Markdown tables)
   stage1_eval.json            `python -m dexbench.model.evaluate_motion` (pose-encoder error, linear probes)
                               plus reference_model/aed_ceilings.py (static / oracle / oracle at the model's size;
@@ -46,6 +48,7 @@ TASKS = ("self-reenactment", "cross-reenactment", "pose-only", "expression-only"
 COLUMNS = (("apd", "APD"), ("aed", "AED"), ("csim_sface", "CSIM"), ("dis_transfer", "transfer"),
            ("dis_leakage", "leakage"), ("psnr", "PSNR"))  # fmt: skip
 MODEL = "dexportrait-motion"
+FULL = "dexportrait"  # stage 2 on top of stage 1 (--stage2)
 # (task, metric, baseline): the stage-1 criteria as paired tests of the model against a baseline on the same pairs;
 # a baseline "oracle@S" / "oracle" is the ground truth's own score (the editing floors of aed_ceilings.py)
 PAIRED = (("cross-reenactment", "apd", "static"), ("cross-reenactment", "aed", "static"),
@@ -89,10 +92,10 @@ def _build_set(raw: Path, shards: Path, params: dict, log: Path) -> bool:
     return True
 
 
-def _table(metrics_root: Path) -> tuple[dict, str]:
+def _table(metrics_root: Path, methods: tuple[str, ...]) -> tuple[dict, str]:
     rows, lines = {}, ["| task | method | " + " | ".join(c[1] for c in COLUMNS) + " |", "|---|---|" + "---|" * 6]
     for task in TASKS:
-        for m in METHODS:
+        for m in methods:
             summary = metrics_root / m / "summary.json"
             if not summary.is_file():
                 continue
@@ -147,6 +150,23 @@ def _paired(metrics_root: Path, floors: dict, size: int, n_resamples: int = 1000
     return out
 
 
+def _stage1_part(cfg: dict) -> dict:
+    """The config without what only stage 2 reads: changing those retrains stage 2 alone."""
+    return {k: v for k, v in cfg.items() if k not in ("diffusion", "guidance", "stage2")}
+
+
+def _forget(run: Path, ev: Path, method: str) -> None:
+    """A run folder and the benchmark's submissions and metrics of the method it feeds."""
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.rmtree(ev / "submissions" / "synthheads" / method, ignore_errors=True)
+    shutil.rmtree(ev / "metrics" / "synthheads" / method, ignore_errors=True)
+
+
+def _run_info(run: Path) -> dict:
+    info = json.loads((run / "run.json").read_text())
+    return {k: info.get(k) for k in ("steps", "seconds", "steps_per_second", "threads", "device")}
+
+
 def _without(d: dict, key: str) -> dict:
     return {k: v for k, v in d.items() if k != key}
 
@@ -185,6 +205,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=48, help="driving frames per pair")
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--retrain", action="store_true", help="train again even if the run is complete")
+    ap.add_argument("--stage2", action="store_true", help="also train stage 2 (the config's stage2 section) on the "
+                    "stage-1 run and benchmark the full model, `dexportrait`")  # fmt: skip
     a = ap.parse_args()
     work = a.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -225,19 +247,27 @@ def main() -> None:
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     run_root = ev / "reference_model" / "runs" / name
     done = run_root / "stage1" / "run.json"
-    changed = not cfg_path.is_file() or yaml.safe_load(cfg_path.read_text()) != cfg
-    if rebuilt or changed or a.retrain or not done.is_file():
-        shutil.rmtree(run_root / "stage1", ignore_errors=True)
-        shutil.rmtree(ev / "submissions" / "synthheads" / "dexportrait-motion", ignore_errors=True)
-        shutil.rmtree(ev / "metrics" / "synthheads" / "dexportrait-motion", ignore_errors=True)
-        write_text(cfg_path, yaml.safe_dump(cfg, sort_keys=False))
+    old = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else None
+    write_text(cfg_path, yaml.safe_dump(cfg, sort_keys=False))
+    stage1_changed = old is None or _stage1_part(old) != _stage1_part(cfg)
+    if rebuilt or stage1_changed or a.retrain or not done.is_file():
+        _forget(run_root / "stage1", ev, MODEL)
+        _forget(run_root / "stage2", ev, FULL)  # trained on the old stage 1
         t = time.perf_counter()
         _dexbench("train", "stage1", "--config", str(cfg_path), "--out", str(run_root), "--cpu", cwd=ev, log=log)
         timings["train_s"] = round(time.perf_counter() - t, 1)
-    train_run = json.loads(done.read_text())
+    elif old != cfg:
+        _forget(run_root / "stage2", ev, FULL)  # only stage-2 settings changed: stage 1 stays
+    methods = METHODS
+    if a.stage2:
+        methods = (*METHODS, FULL)
+        if not (run_root / "stage2" / "run.json").is_file():
+            t = time.perf_counter()
+            _dexbench("train", "stage2", "--config", str(cfg_path), "--out", str(run_root), "--cpu", cwd=ev, log=log)
+            timings["train_stage2_s"] = round(time.perf_counter() - t, 1)
 
     # 3. the benchmark: run + eval every method on all four tasks of the held-out set
-    for m in METHODS:
+    for m in methods:
         sub = ev / "submissions" / "synthheads" / m
         res = ev / "metrics" / "synthheads" / m / "summary.json"
         if res.is_file():
@@ -276,7 +306,7 @@ def main() -> None:
     timings["ceilings_s"] = round(time.perf_counter() - t, 1)
 
     write_json(timings_path, timings)
-    rows, md = _table(ev / "metrics" / "synthheads")
+    rows, md = _table(ev / "metrics" / "synthheads", methods)
     paired = _paired(ev / "metrics" / "synthheads", floors, int(size))
     md += "\nEditing floors: the ground truth scored as an output (same pairs)\n\n" + _floors_md(floors)
     md += "\nPaired bootstrap (10000 resamples over pairs; dexbench.metrics.paired)\n\n" + _paired_md(paired)
@@ -287,7 +317,8 @@ def main() -> None:
         "train_set": train_params,
         "eval_set": eval_params | {"pairs_per_task": a.pairs, "frames_per_pair": a.frames},
         "generator": _generator_hash(),
-        "training": {k: train_run.get(k) for k in ("steps", "seconds", "steps_per_second", "threads", "device")},
+        "training": _run_info(run_root / "stage1"),
+        "training_stage2": _run_info(run_root / "stage2") if a.stage2 else None,
         "benchmark": rows,
         "bootstrap": a.bootstrap,
         "pose_encoder_test": d["pose_encoder_test"],
