@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,11 @@ def _run_root(config: Path, out_dir: Path | None, name: str) -> Path:
     return out_dir if out_dir is not None else config.parent / "runs" / name
 
 
+def _report(stage: str, name: str, summary: dict) -> None:
+    if os.environ.get("RANK", "0") == "0":  # under DDP (accelerate launch, torchrun) the main process speaks
+        out.print(f"{stage} ({name}): {summary.get('note') or summary['checkpoint']}")
+
+
 def stage1(
     config: Config, out_dir: OutDir = None, resume: Resume = False, max_steps: MaxSteps = None, cpu: Cpu = False
 ) -> None:
@@ -33,7 +39,7 @@ def stage1(
     cfg = load_config(config)
     root = _run_root(config, out_dir, cfg.name)
     summary = train(Stage1, cfg, root / "stage1", resume=resume, max_steps=max_steps, cpu=cpu or None)
-    out.print(f"stage1 ({cfg.name}): {summary.get('note') or summary['checkpoint']}")
+    _report("stage1", cfg.name, summary)
 
 
 def stage2(
@@ -49,7 +55,7 @@ def stage2(
     summary = train(
         stage2_factory(root / "stage1"), cfg, root / "stage2", resume=resume, max_steps=max_steps, cpu=cpu or None
     )
-    out.print(f"stage2 ({cfg.name}): {summary.get('note') or summary['checkpoint']}")
+    _report("stage2", cfg.name, summary)
 
 
 def register(app: typer.Typer) -> None:

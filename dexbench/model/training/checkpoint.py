@@ -62,7 +62,9 @@ def save_checkpoint(
     generators: dict[str, torch.Generator],
     extra: dict[str, Any] | None = None,
     keep: int = 2,
+    other_ranks: list[dict[str, torch.Tensor]] | None = None,
 ) -> Path:
+    """`other_ranks[r - 1]`: the generator states of process r > 0 under DDP (each process draws its own noise)."""
     root = Path(root)
     final = root / f"step-{step:06d}"
     tmp = root / f".tmp-step-{step:06d}"
@@ -78,6 +80,8 @@ def save_checkpoint(
         optim_meta[name] = meta
     rng = {"torch_cpu": torch.get_rng_state()}
     rng.update({f"gen_{k}": g.get_state() for k, g in generators.items()})
+    for r, states in enumerate(other_ranks or [], start=1):
+        rng.update({f"gen_{k}@rank{r}": v for k, v in states.items()})
     if torch.cuda.is_available():
         rng["torch_cuda"] = torch.cuda.get_rng_state()
     save_file(rng, tmp / "rng.safetensors")
@@ -103,8 +107,10 @@ def load_checkpoint(
     models: dict[str, torch.nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
     generators: dict[str, torch.Generator],
+    rank: int = 0,
 ) -> dict[str, Any]:
-    """Restore everything `save_checkpoint` wrote; returns state.json (with 'step')."""
+    """Restore everything `save_checkpoint` wrote (process `rank`'s own generator states where it saved them, so a
+    resumed DDP run draws what the uninterrupted one would have); returns state.json (with 'step')."""
     path = Path(path)
     load_models(path, models)
     state = json.loads((path / "state.json").read_text())
@@ -114,7 +120,7 @@ def load_checkpoint(
     rng = load_file(path / "rng.safetensors")
     torch.set_rng_state(rng["torch_cpu"])
     for k, g in generators.items():
-        g.set_state(rng[f"gen_{k}"])
+        g.set_state(rng.get(f"gen_{k}@rank{rank}", rng[f"gen_{k}"]))
     if "torch_cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state(rng["torch_cuda"])
     return state

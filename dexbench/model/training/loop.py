@@ -41,14 +41,16 @@ class Stage(Protocol):
     def samples(self, batch: dict[str, Any]) -> np.ndarray: ...
 
 
-def make_accelerator(train: TrainConfig, cpu: bool | None = None):
+def make_accelerator(train: TrainConfig, cpu: bool | None = None, find_unused_parameters: bool = False):
     from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
 
     use_cpu = (not torch.cuda.is_available()) if cpu is None else cpu
     precision = train.mixed_precision
     if precision == "auto":
         precision = "no" if use_cpu else "bf16"  # float32 on CPU; bf16 autocast on GPU
-    return Accelerator(cpu=use_cpu, mixed_precision=precision)
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)  # read only under DDP
+    return Accelerator(cpu=use_cpu, mixed_precision=precision, kwargs_handlers=[ddp])
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -134,13 +136,17 @@ def train(
     probe: Stage = stage_factory(cfg, None)  # built before the accelerator: its train config sets precision
     tc = probe.train_cfg
     seed_everything(cfg.seed, tc.threads)
-    accelerator = make_accelerator(tc, cpu)
+    accelerator = make_accelerator(tc, cpu, getattr(probe, "ddp_find_unused_parameters", False))
     if accelerator.device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
     stage = stage_factory(cfg, accelerator)
+    rank = accelerator.process_index
+    for g in stage.generators().values():  # under DDP each process draws its own augmentation and noise
+        if rank > 0:
+            g.manual_seed(g.initial_seed() + 104_729 * rank)
     start = 0
     if found is not None:
-        start = int(load_checkpoint(found, stage.models(), stage.optimizers(), stage.generators())["step"])
+        start = int(load_checkpoint(found, stage.models(), stage.optimizers(), stage.generators(), rank)["step"])
     stage.prepare(accelerator)
     total = int(max_steps if max_steps is not None else tc.steps)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +178,10 @@ def train(
     header_written = log_path.is_file() and log_path.stat().st_size > 0
     logs_buffer: list[dict[str, float]] = []
     it = iter(loader)
-    for _ in track(range(start, total), f"train {cfg.name}/{stage.name}", total=total - start):
+    steps = range(start, total)
+    if accelerator.is_main_process:  # one bar, not one per DDP process
+        steps = track(steps, f"train {cfg.name}/{stage.name}", total=total - start)
+    for _ in steps:
         batch = next(it)
         step += 1
         logs = stage.step(batch, step)
@@ -185,6 +194,7 @@ def train(
             stage.samples(batch)
         if step % tc.checkpoint_every == 0 or step == total:
             accelerator.wait_for_everyone()
+            other_ranks = _gather_generator_states(accelerator, stage.generators())
             if accelerator.is_main_process:
                 header_written = _flush_log(log_path, logs_buffer, header_written)
                 logs_buffer = []
@@ -197,6 +207,7 @@ def train(
                     stage.generators(),
                     extra={"config": cfg.name},
                     keep=tc.keep_checkpoints,
+                    other_ranks=other_ranks,
                 )
                 plot_losses(log_path, run_dir / "losses.png")
     elapsed = time.perf_counter() - t0
@@ -217,6 +228,17 @@ def train(
     if accelerator.is_main_process:
         write_json(run_dir / "run.json", summary)
     return summary
+
+
+def _gather_generator_states(accelerator: Any, generators: dict[str, torch.Generator]) -> list[dict[str, torch.Tensor]]:
+    """Every process's generator states, on the main process (empty for a single process)."""
+    if accelerator.num_processes == 1:
+        return []
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * accelerator.num_processes
+    dist.all_gather_object(gathered, {k: g.get_state() for k, g in generators.items()})
+    return gathered[1:]
 
 
 def _flush_log(path: Path, rows: list[dict[str, float]], header_written: bool) -> bool:

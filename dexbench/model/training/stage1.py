@@ -89,8 +89,10 @@ class Stage1:
         if self.perceptual is not None:
             self.perceptual = self.perceptual.to(accelerator.device)
 
-    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
-        dev = next(self.G.parameters()).device
+    def forward(self, batch: dict[str, Any], G: torch.nn.Module | None = None) -> dict[str, Any]:
+        """One pass of the generator (`G`: the prepared, possibly DDP-wrapped model unless given)."""
+        G = self.G if G is None else G
+        dev = next(G.parameters()).device
         src_full, drv_full = batch["source"].to(dev), batch["driving"][:, 0].to(dev)
         lm_s_full, lm_d_full = batch["source_landmarks"].to(dev), batch["driving_landmarks"][:, 0].to(dev)
         # frames may be loaded larger (glimpses, output size): the generator works at image_size, pred at output_size
@@ -110,7 +112,7 @@ class Stage1:
             jitter = (u * aug.glimpse_jitter).to(dev)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd, code, readout = self.G(src, pose_in, expr_in, jitter, src_out)
+        pred, rs, ts, ss, rd, td, sd, code, readout = G(src, pose_in, expr_in, jitter, src_out)
         return {
             "code": code,
             "readout": readout,
@@ -159,9 +161,12 @@ class Stage1:
             losses["face_lpips_vgg"] = self.perceptual(pred * mask, target * mask).mean()
         use_adv = lc.adversarial > 0 and step > lc.adversarial_start
         if use_adv:
-            self.D.requires_grad_(False)
-            losses["adv_g"] = generator_loss(self.D(pred))
-            self.D.requires_grad_(True)
+            # the unwrapped D: no gradient reaches it here, and under DDP a wrapped forward whose backward
+            # produces no gradient leaves its reducer waiting for one
+            D = self.accelerator.unwrap_model(self.D)
+            D.requires_grad_(False)
+            losses["adv_g"] = generator_loss(D(pred))
+            D.requires_grad_(True)
         weights = {
             "l1": lc.l1,
             "face_l1": lc.face_l1,
@@ -244,8 +249,8 @@ class Stage1:
         n = min(8, batch["source"].shape[0])
         sub = {k: v[:n] if isinstance(v, torch.Tensor | list) else v for k, v in batch.items()}
         train_gen, self.gen = self.gen, torch.Generator().manual_seed(0)  # samples must not consume training RNG
-        try:
-            out = self.forward(sub)
+        try:  # the unwrapped G: only the main process draws samples, so no DDP collective may run here
+            out = self.forward(sub, self.accelerator.unwrap_model(self.G))
         finally:
             self.gen = train_gen
         return save_grid([out["src_out"], out["target"], out["pred"]], self.samples_path)  # type: ignore[attr-defined]

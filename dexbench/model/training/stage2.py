@@ -86,6 +86,8 @@ def stage2_factory(stage1_dir: str | Path):
 
 class Stage2:
     name = "stage2"
+    # the reference UNet's layers after its last self-attention that the denoiser reads never reach the loss
+    ddp_find_unused_parameters = True
 
     def __init__(self, cfg: ModelConfig, accelerator: Any, stage1_dir: str | Path) -> None:
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage2, accelerator
