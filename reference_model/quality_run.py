@@ -162,9 +162,14 @@ def _forget(run: Path, ev: Path, method: str) -> None:
     shutil.rmtree(ev / "metrics" / "synthheads" / method, ignore_errors=True)
 
 
+def _processes(run_json: Path) -> int | None:
+    """How many DDP processes trained a finished run (None: not trained)."""
+    return json.loads(run_json.read_text()).get("processes", 1) if run_json.is_file() else None
+
+
 def _run_info(run: Path) -> dict:
     info = json.loads((run / "run.json").read_text())
-    return {k: info.get(k) for k in ("steps", "seconds", "steps_per_second", "threads", "device")}
+    return {k: info.get(k) for k in ("steps", "seconds", "steps_per_second", "threads", "device", "processes")}
 
 
 def _without(d: dict, key: str) -> dict:
@@ -205,6 +210,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=48, help="driving frames per pair")
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--retrain", action="store_true", help="train again even if the run is complete")
+    ap.add_argument("--processes", type=int, default=1, help="DDP processes per training (`dexbench train "
+                    "--processes`): the effective batch is N x the config's batch_size")  # fmt: skip
     ap.add_argument("--stage2", action="store_true", help="also train stage 2 (the config's stage2 section) on the "
                     "stage-1 run and benchmark the full model, `dexportrait`")  # fmt: skip
     a = ap.parse_args()
@@ -247,23 +254,28 @@ def main() -> None:
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     run_root = ev / "reference_model" / "runs" / name
     done = run_root / "stage1" / "run.json"
+    procs = ("--processes", str(a.processes))
     old = yaml.safe_load(cfg_path.read_text()) if cfg_path.is_file() else None
     write_text(cfg_path, yaml.safe_dump(cfg, sort_keys=False))
     stage1_changed = old is None or _stage1_part(old) != _stage1_part(cfg)
-    if rebuilt or stage1_changed or a.retrain or not done.is_file():
+    if rebuilt or stage1_changed or a.retrain or _processes(done) != a.processes:
         _forget(run_root / "stage1", ev, MODEL)
         _forget(run_root / "stage2", ev, FULL)  # trained on the old stage 1
         t = time.perf_counter()
-        _dexbench("train", "stage1", "--config", str(cfg_path), "--out", str(run_root), "--cpu", cwd=ev, log=log)
+        _dexbench(
+            "train", "stage1", "--config", str(cfg_path), "--out", str(run_root), "--cpu", *procs, cwd=ev, log=log
+        )
         timings["train_s"] = round(time.perf_counter() - t, 1)
     elif old != cfg:
         _forget(run_root / "stage2", ev, FULL)  # only stage-2 settings changed: stage 1 stays
     methods = METHODS
     if a.stage2:
         methods = (*METHODS, FULL)
-        if not (run_root / "stage2" / "run.json").is_file():
+        if _processes(run_root / "stage2" / "run.json") != a.processes:
+            _forget(run_root / "stage2", ev, FULL)  # unfinished, or trained with another process count
             t = time.perf_counter()
-            _dexbench("train", "stage2", "--config", str(cfg_path), "--out", str(run_root), "--cpu", cwd=ev, log=log)
+            _dexbench("train", "stage2", "--config", str(cfg_path), "--out", str(run_root), "--cpu", *procs, cwd=ev,
+                      log=log)  # fmt: skip
             timings["train_stage2_s"] = round(time.perf_counter() - t, 1)
 
     # 3. the benchmark: run + eval every method on all four tasks of the held-out set

@@ -77,3 +77,19 @@ def _module(stage: str, state: dict):
     m = MotionGenerator(cfg.motion) if stage == "stage1" else build_diffusion(cfg)
     m.load_state_dict(state)
     return m
+
+
+def test_train_command_launches_its_own_processes(workspace, tmp_path: Path) -> None:
+    """`dexbench train stage1 --processes 2` re-runs itself under torchrun; one summary line, from the main one."""
+    import yaml
+
+    from tests.model_helpers import tiny_config
+
+    cfg = tmp_path / "test.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config(str(workspace.shards)).to_dict()))
+    cmd = [sys.executable, "-m", "dexbench.cli", "train", "stage1", "--config", str(cfg), "--out", str(tmp_path),
+           "--cpu", "--max-steps", "2", "--processes", "2"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "DEXBENCH_QUIET": "1"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert json.loads((tmp_path / "stage1" / "run.json").read_text())["processes"] == 2
+    assert done.stdout.count("stage1 (test):") == 1, done.stdout

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dexbench.commands.common import out
+from dexbench.errors import DexbenchError
 
 Config = Annotated[Path, typer.Option("--config", help="Model config YAML (reference_model/tiny.yaml, ...).")]
 OutDir = Annotated[
@@ -17,6 +18,35 @@ OutDir = Annotated[
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the latest checkpoint in the run folder.")]
 MaxSteps = Annotated[int | None, typer.Option("--max-steps", help="Override the config's step count.")]
 Cpu = Annotated[bool, typer.Option("--cpu", help="Train on CPU even when a GPU is present.")]
+Processes = Annotated[
+    int,
+    typer.Option(
+        "--processes",
+        min=1,
+        help="Data-parallel processes on this machine (DDP; gloo on CPU, NCCL on GPUs), launched with torchrun: "
+        "each trains on its own batch, so the effective batch is N x batch_size.",
+    ),
+]
+
+
+def _launch(processes: int) -> bool:
+    """Re-run this very command as `processes` torchrun workers; False when there is nothing to launch (one
+    process, or already inside a launched worker: accelerate launch and torchrun set RANK)."""
+    if processes <= 1 or "RANK" in os.environ:
+        return False
+    import subprocess
+    import sys
+
+    argv = sys.argv[1:]
+    args = [a for i, a in enumerate(argv) if a != "--processes" and (i == 0 or argv[i - 1] != "--processes")]
+    args = [a for a in args if not a.startswith("--processes=")]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+           "-m", "dexbench.cli", *args]  # fmt: skip
+    env = {"OMP_NUM_THREADS": "1", **os.environ}
+    rc = subprocess.call(cmd, env=env)
+    if rc != 0:
+        raise DexbenchError(f"training with {processes} processes failed (exit {rc})", "see the workers' output above")
+    return True
 
 
 def _run_root(config: Path, out_dir: Path | None, name: str) -> Path:
@@ -29,28 +59,42 @@ def _report(stage: str, name: str, summary: dict) -> None:
 
 
 def stage1(
-    config: Config, out_dir: OutDir = None, resume: Resume = False, max_steps: MaxSteps = None, cpu: Cpu = False
+    config: Config,
+    out_dir: OutDir = None,
+    resume: Resume = False,
+    max_steps: MaxSteps = None,
+    cpu: Cpu = False,
+    processes: Processes = 1,
 ) -> None:
     """Stage 1: the disentangled motion trainer (GAN)."""
     from dexbench.model.config import load_config
     from dexbench.model.training.loop import train
     from dexbench.model.training.stage1 import Stage1
 
-    cfg = load_config(config)
+    cfg = load_config(config)  # a bad config fails here, once, before any worker starts
+    if _launch(processes):
+        return
     root = _run_root(config, out_dir, cfg.name)
     summary = train(Stage1, cfg, root / "stage1", resume=resume, max_steps=max_steps, cpu=cpu or None)
     _report("stage1", cfg.name, summary)
 
 
 def stage2(
-    config: Config, out_dir: OutDir = None, resume: Resume = False, max_steps: MaxSteps = None, cpu: Cpu = False
+    config: Config,
+    out_dir: OutDir = None,
+    resume: Resume = False,
+    max_steps: MaxSteps = None,
+    cpu: Cpu = False,
+    processes: Processes = 1,
 ) -> None:
     """Stage 2: the diffusion model (needs a trained stage 1 in the same run root)."""
     from dexbench.model.config import load_config
     from dexbench.model.training.loop import train
     from dexbench.model.training.stage2 import stage2_factory
 
-    cfg = load_config(config)
+    cfg = load_config(config)  # a bad config fails here, once, before any worker starts
+    if _launch(processes):
+        return
     root = _run_root(config, out_dir, cfg.name)
     summary = train(
         stage2_factory(root / "stage1"), cfg, root / "stage2", resume=resume, max_steps=max_steps, cpu=cpu or None

@@ -207,7 +207,7 @@ def config_from_dict(data: dict[str, Any]) -> ModelConfig:
 def load_config(path: str | Path) -> ModelConfig:
     p = Path(path)
     if not p.is_file():
-        raise InputFileError(p, "model config not found", "see reference_model/ for tiny.yaml, demo.yaml, base.yaml")
+        raise InputFileError(p, "model config not found", "see reference_model/ for tiny.yaml and base.yaml")
     try:
         return config_from_dict(yaml.safe_load(p.read_text()) or {})
     except (ValueError, TypeError, yaml.YAMLError) as exc:
