@@ -160,6 +160,7 @@ class Stage2:
         from dexbench.model.training.loop import save_grid
 
         pipe = self.pipeline()
+        pipe.set_progress_bar_config(disable=True)  # a few DDIM steps per grid: a bar each would flood the log
         g = self.cfg.guidance
         sched = GuidanceSchedule(g.steps, g.expression_free_steps, g.blend_steps, g.scale)
         rows = []
