@@ -3,6 +3,7 @@
 CPU: the tiny config (default). With a GPU, pass --config reference_model/base.yaml (bf16, from the config).
 Usage: python bench/train_speed.py [--config reference_model/tiny.yaml] [--shards ...] [--steps 10] [--warmup 2]
                                    [--threads N]   (torch threads; default: the config's stageN.threads)
+                                   [--processes N] (DDP processes through torchrun; samples/s counts all of them)
 Measured here: on 2 shared cores under heavy load from other processes, 2 torch threads ran a stage-1 step ~13x
 slower than 1 thread (OpenMP threads waiting on each other while preempted); compare with --threads 1 and 2.
 """
@@ -11,7 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -28,9 +34,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--processes", type=int, default=1)
     a = ap.parse_args()
-    import tempfile
-    from pathlib import Path
+    if a.processes > 1 and "RANK" not in os.environ:  # relaunch as DDP workers; rank 0 prints the JSON
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(a.processes),
+               __file__, *sys.argv[1:]]  # fmt: skip
+        with tempfile.TemporaryDirectory() as shared:  # one run folder for all workers
+            env = {"OMP_NUM_THREADS": "1", "DEXBENCH_QUIET": "1", **os.environ, "TRAIN_SPEED_DIR": shared}
+            raise SystemExit(subprocess.call(cmd, env=env))
 
     cfg = load_config(a.config)
     if a.shards:
@@ -41,7 +52,7 @@ def main() -> None:
             tc.threads = a.threads
     result = {"config": a.config, "device": "cuda" if torch.cuda.is_available() else "cpu", "stages": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(os.environ.get("TRAIN_SPEED_DIR", tmp))
         for name, factory in (("stage1", Stage1), ("stage2", None)):
             fac = factory or stage2_factory(root / "stage1")
             times: dict[int, float] = {}
@@ -54,7 +65,8 @@ def main() -> None:
                 on_step=lambda s, _l, t=times: t.__setitem__(s, time.perf_counter()),
             )
             timed = times[a.warmup + a.steps] - times[a.warmup]
-            bs = getattr(cfg, name).batch_size * getattr(cfg, name).n_driving
+            processes = summary["processes"]
+            bs = getattr(cfg, name).batch_size * getattr(cfg, name).n_driving * processes
             result["stages"][name] = {
                 "steps_per_s": round(a.steps / timed, 4),
                 "samples_per_s": round(a.steps * bs / timed, 3),
@@ -62,10 +74,12 @@ def main() -> None:
                 "frames_per_sample": getattr(cfg, name).n_driving,
                 "precision": summary["mixed_precision"],
                 "threads": summary["threads"],
+                "processes": processes,
                 "wall_s_including_setup": round(time.perf_counter() - t0, 2),
             }
     result["note"] = "timed steps exclude the warm-up steps; checkpoints/samples disabled in the timed window"
-    print(json.dumps(result))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -227,6 +227,7 @@ def train(
     )
     if accelerator.is_main_process:
         write_json(run_dir / "run.json", summary)
+    accelerator.wait_for_everyone()  # under DDP no process may read the final checkpoint before it is written
     return summary
 
 
