@@ -53,53 +53,40 @@ def _run_root(config: Path, out_dir: Path | None, name: str) -> Path:
     return out_dir if out_dir is not None else config.parent / "runs" / name
 
 
-def _report(stage: str, name: str, summary: dict) -> None:
-    if os.environ.get("RANK", "0") == "0":  # under DDP (accelerate launch, torchrun) the main process speaks
-        out.print(f"{stage} ({name}): {summary.get('note') or summary['checkpoint']}")
-
-
-def stage1(
-    config: Config,
-    out_dir: OutDir = None,
-    resume: Resume = False,
-    max_steps: MaxSteps = None,
-    cpu: Cpu = False,
-    processes: Processes = 1,
-) -> None:
-    """Stage 1: the disentangled motion trainer (GAN)."""
+def _train(stage: str, config: Path, out_dir: Path | None, resume: bool, max_steps: int | None, cpu: bool,
+           processes: int) -> None:  # fmt: skip
     from dexbench.model.config import load_config
     from dexbench.model.training.loop import train
     from dexbench.model.training.stage1 import Stage1
-
-    cfg = load_config(config)  # a bad config fails here, once, before any worker starts
-    if _launch(processes):
-        return
-    root = _run_root(config, out_dir, cfg.name)
-    summary = train(Stage1, cfg, root / "stage1", resume=resume, max_steps=max_steps, cpu=cpu or None)
-    _report("stage1", cfg.name, summary)
-
-
-def stage2(
-    config: Config,
-    out_dir: OutDir = None,
-    resume: Resume = False,
-    max_steps: MaxSteps = None,
-    cpu: Cpu = False,
-    processes: Processes = 1,
-) -> None:
-    """Stage 2: the diffusion model (needs a trained stage 1 in the same run root)."""
-    from dexbench.model.config import load_config
-    from dexbench.model.training.loop import train
     from dexbench.model.training.stage2 import stage2_factory
 
     cfg = load_config(config)  # a bad config fails here, once, before any worker starts
     if _launch(processes):
         return
     root = _run_root(config, out_dir, cfg.name)
-    summary = train(
-        stage2_factory(root / "stage1"), cfg, root / "stage2", resume=resume, max_steps=max_steps, cpu=cpu or None
-    )
-    _report("stage2", cfg.name, summary)
+    factory = Stage1 if stage == "stage1" else stage2_factory(root / "stage1")
+    summary = train(factory, cfg, root / stage, resume=resume, max_steps=max_steps, cpu=cpu or None)
+    if os.environ.get("RANK", "0") == "0":  # under DDP (accelerate launch, torchrun) the main process speaks
+        out.print(f"{stage} ({cfg.name}): {summary.get('note') or summary['checkpoint']}")
+
+
+def _command(stage: str, doc: str):
+    def command(
+        config: Config,
+        out_dir: OutDir = None,
+        resume: Resume = False,
+        max_steps: MaxSteps = None,
+        cpu: Cpu = False,
+        processes: Processes = 1,
+    ) -> None:
+        _train(stage, config, out_dir, resume, max_steps, cpu, processes)
+
+    command.__doc__ = doc
+    return command
+
+
+stage1 = _command("stage1", "Stage 1: the disentangled motion trainer (GAN).")
+stage2 = _command("stage2", "Stage 2: the diffusion model (needs a trained stage 1 in the same run root).")
 
 
 def register(app: typer.Typer) -> None:
