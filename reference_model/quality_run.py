@@ -210,8 +210,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=48, help="driving frames per pair")
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--retrain", action="store_true", help="train again even if the run is complete")
-    ap.add_argument("--processes", type=int, default=1, help="DDP processes per training (`dexbench train "
-                    "--processes`): the effective batch is N x the config's batch_size")  # fmt: skip
+    ap.add_argument("--processes", type=int, default=2, help="DDP processes per training (`dexbench train "
+                    "--processes`): the effective batch is N x the config's batch_size; 2 uses both cores of the "
+                    "reference machine (README.md, 2026-12-06)")  # fmt: skip
     ap.add_argument("--stage2", action="store_true", help="also train stage 2 (the config's stage2 section) on the "
                     "stage-1 run and benchmark the full model, `dexportrait`")  # fmt: skip
     a = ap.parse_args()
