@@ -90,7 +90,7 @@ def test_alignment_constants_reproduce() -> None:
     CPU runs): SynthHeads' renders go through numpy matrix products, whose last bits depend on the kernel OpenBLAS
     picks for the CPU, and dlib's landmarks (hence the frontal pitch offset) can jump on a changed pixel. Measured
     2026-12-06 on one machine: Haswell kernels reproduce the constants exactly, SkylakeX ones read the pitch offset
-    0.068 deg higher, Prescott ones 0.65 deg (see docs/metrics.md)."""
+    0.068 deg higher, Prescott ones 0.65 deg (datasets/synthheads/README.md, docs/metrics.md)."""
     code = (
         "import json; from dexbench.face.calibration import derive_full_alignment; "
         "print(json.dumps(derive_full_alignment(n_identities=64)))"
