@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from dexbench.model.config import load_config
 from dexbench.model.training.loop import train
 from dexbench.model.training.stage1 import Stage1
 from dexbench.model.training.stage2 import stage2_factory
+from dexbench.model.training.workers import in_worker, is_main_worker, run_workers
 
 
 def main() -> None:
@@ -36,12 +36,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--processes", type=int, default=1)
     a = ap.parse_args()
-    if a.processes > 1 and "RANK" not in os.environ:  # relaunch as DDP workers; rank 0 prints the JSON
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(a.processes),
-               __file__, *sys.argv[1:]]  # fmt: skip
+    if a.processes > 1 and not in_worker():  # relaunch as DDP workers; rank 0 prints the JSON
         with tempfile.TemporaryDirectory() as shared:  # one run folder for all workers
-            env = {"OMP_NUM_THREADS": "1", "DEXBENCH_QUIET": "1", **os.environ, "TRAIN_SPEED_DIR": shared}
-            raise SystemExit(subprocess.call(cmd, env=env))
+            env = {"DEXBENCH_QUIET": "1", "TRAIN_SPEED_DIR": shared}
+            raise SystemExit(run_workers(a.processes, [__file__, *sys.argv[1:]], env))
 
     cfg = load_config(a.config)
     if a.shards:
@@ -78,7 +76,7 @@ def main() -> None:
                 "wall_s_including_setup": round(time.perf_counter() - t0, 2),
             }
     result["note"] = "timed steps exclude the warm-up steps; checkpoints/samples disabled in the timed window"
-    if os.environ.get("RANK", "0") == "0":
+    if is_main_worker():
         print(json.dumps(result))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -31,19 +30,16 @@ Processes = Annotated[
 
 def _launch(processes: int) -> bool:
     """Re-run this very command as `processes` torchrun workers; False when there is nothing to launch (one
-    process, or already inside a launched worker: accelerate launch and torchrun set RANK)."""
-    if processes <= 1 or "RANK" in os.environ:
-        return False
-    import subprocess
+    process, or already inside a launched worker)."""
     import sys
 
+    from dexbench.model.training.workers import in_worker, run_workers
+
+    if processes <= 1 or in_worker():
+        return False
     argv = sys.argv[1:]
     args = [a for i, a in enumerate(argv) if a != "--processes" and (i == 0 or argv[i - 1] != "--processes")]
-    args = [a for a in args if not a.startswith("--processes=")]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-           "-m", "dexbench.cli", *args]  # fmt: skip
-    env = {"OMP_NUM_THREADS": "1", **os.environ}
-    rc = subprocess.call(cmd, env=env)
+    rc = run_workers(processes, ["-m", "dexbench.cli", *(a for a in args if not a.startswith("--processes="))])
     if rc != 0:
         raise DexbenchError(f"training with {processes} processes failed (exit {rc})", "see the workers' output above")
     return True
@@ -66,7 +62,9 @@ def _train(stage: str, config: Path, out_dir: Path | None, resume: bool, max_ste
     root = _run_root(config, out_dir, cfg.name)
     factory = Stage1 if stage == "stage1" else stage2_factory(root / "stage1")
     summary = train(factory, cfg, root / stage, resume=resume, max_steps=max_steps, cpu=cpu or None)
-    if os.environ.get("RANK", "0") == "0":  # under DDP (accelerate launch, torchrun) the main process speaks
+    from dexbench.model.training.workers import is_main_worker
+
+    if is_main_worker():  # under DDP (accelerate launch, torchrun) the main process speaks
         out.print(f"{stage} ({cfg.name}): {summary.get('note') or summary['checkpoint']}")
 
 

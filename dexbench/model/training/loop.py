@@ -141,8 +141,8 @@ def train(
         torch.use_deterministic_algorithms(True, warn_only=True)
     stage = stage_factory(cfg, accelerator)
     rank = accelerator.process_index
-    for g in stage.generators().values():  # under DDP each process draws its own augmentation and noise
-        if rank > 0:
+    if rank > 0:  # under DDP each process draws its own augmentation and noise
+        for g in stage.generators().values():
             g.manual_seed(g.initial_seed() + 104_729 * rank)
     start = 0
     if found is not None:
