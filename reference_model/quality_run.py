@@ -20,7 +20,8 @@ In WORK (every step is skipped when its output is complete and its inputs are un
 
 Both data sets are rebuilt whenever the SynthHeads generator's source (dexbench/data/synth, the recipe) or the
 parameters change (a stamp file records a hash of both), so the run can be repeated after generator changes; a
-rebuilt data set retrains the model. Training uses the config's stage-1 steps and threads (tiny: 1 thread).
+rebuilt data set retrains the model. Training uses the config's stage-1 steps and threads (tiny: 1 thread) in
+--processes DDP processes (default 2: both cores; README.md, 2026-12-06).
 """
 
 from __future__ import annotations
