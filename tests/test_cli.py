@@ -72,3 +72,20 @@ def test_full_cli_chain(tmp_path: Path, workspace: Workspace) -> None:
     r = dexbench("report", "--results", str(tmp_path / "m"), "--out", str(tmp_path / "site"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_method_parameters_and_a_rerun_with_other_ones(tmp_path: Path, workspace: Workspace) -> None:
+    root, out = str(workspace.root), str(tmp_path / "s")
+    args = ("run", "static", "--task", "self-reenactment", "--root", root, "--out", out)
+    r = dexbench(*args, "--param", "note=first run", "--param", "chunk=4", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    card = (tmp_path / "s" / "method.yaml").read_text()
+    assert "chunk: 4" in card and "note: first run" in card
+    r = dexbench(*args, "--param", "chunk=4", "--param", "note=first run", cwd=tmp_path)  # same: finished pairs kept
+    assert r.returncode == 0 and "0 written" in r.stdout, r.stdout + r.stderr
+    r = dexbench(*args, "--param", "note=second run", "--param", "chunk=4", cwd=tmp_path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "outputs would mix" in r.stderr and "another --out" in r.stderr
+    assert "note: first run" in (tmp_path / "s" / "method.yaml").read_text()  # the old card is left as it was
+    r = dexbench(*args, "--param", "chunk", cwd=tmp_path)
+    assert r.returncode != 0 and "is not KEY=VALUE" in r.stderr

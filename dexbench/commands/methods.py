@@ -27,9 +27,14 @@ def run(
     task: Annotated[str, typer.Option(help="'all' or comma-separated task names.")] = "all",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Submission folder.")] = None,
     codec: Annotated[str, typer.Option(help="Output codec: ffv1 (lossless), h264-lossless, h264.")] = "ffv1",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A method parameter KEY=VALUE (repeatable; the value is read as YAML: 3, 0.5, true, text)."),
+    ] = None,
     root: Root = Path("."),
 ) -> None:
-    """Run a method over a dataset's test manifests and write a submission (resumes finished pairs)."""
+    """Run a method over a dataset's test manifests and write a submission (resumes finished pairs when the method,
+    its version and its parameters are the ones that wrote them)."""
     from dexbench.data.layout import dataset_paths
     from dexbench.methods.registry import load_method
     from dexbench.methods.runner import run_task
@@ -37,7 +42,7 @@ def run(
     from dexbench.protocol.pairs import PairLoader
     from dexbench.protocol.tasks import resolve_tasks
 
-    animator = load_method(method)
+    animator = load_method(method, **parse_params(param or []))
     selected = resolve_tasks(task)
     paths = dataset_paths(dataset, root)
     loader = PairLoader(paths.shards, paths.raw)
@@ -47,6 +52,25 @@ def run(
         manifest = load_task_manifest(paths.protocol, dataset, t.name)
         counts = run_task(animator, manifest, loader, submission, fps=fps, codec=codec)
         out.print(f"{method} / {t.name}: {counts['written']} written, {counts['skipped']} already done")
+
+
+def parse_params(items: list[str]) -> dict[str, object]:
+    """KEY=VALUE strings -> parameters; values are parsed as YAML scalars (safe_load: no objects are built)."""
+    import yaml
+
+    from dexbench.errors import DexbenchError
+
+    params: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise DexbenchError(f"--param {item!r} is not KEY=VALUE", "write e.g. --param steps=8")
+        try:
+            parsed = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            parsed = value
+        params[key.strip()] = parsed if isinstance(parsed, (str, int, float, bool)) or parsed is None else value
+    return params
 
 
 def register(app: typer.Typer) -> None:

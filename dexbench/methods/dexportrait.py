@@ -4,7 +4,8 @@
 - `dexportrait-motion`: the stage-1 motion trainer's own generator (GAN), which is what stage 1 alone can do.
 Parameters (`dexbench run dexportrait` uses the defaults): config (model YAML), runs (run root; default
 <config dir>/runs/<name>), steps (DDIM steps, default from the config), device, chunk (frames per batch), threads
-(torch CPU threads, default 1: on a shared 2-core machine 2 threads ran up to ~13x slower; 0 = torch's default).
+(torch CPU threads, default 1: on a shared 2-core machine 2 threads ran up to ~13x slower; 0 = torch's default),
+weights (auto: each stage's weight average when its run kept one, else the trained weights; ema; trained).
 A pose / expression driver of None keeps the source's (pose-only / expression-only editing).
 """
 
@@ -58,6 +59,7 @@ class DexPortraitAnimator(Animator):
         params.setdefault("device", "cpu")
         params.setdefault("chunk", 16)
         params.setdefault("threads", 1)
+        params.setdefault("weights", "auto")
         super().__init__(**params)
         self._loaded: dict[str, Any] | None = None
 
@@ -65,7 +67,7 @@ class DexPortraitAnimator(Animator):
         if self._loaded is not None:
             return self._loaded
         from dexbench.model.config import load_config
-        from dexbench.model.training.checkpoint import latest, load_models
+        from dexbench.model.training.checkpoint import latest, load_for_inference
         from dexbench.model.training.stage2 import load_motion
 
         cfg = load_config(self.params["config"])
@@ -73,8 +75,17 @@ class DexPortraitAnimator(Animator):
             torch.set_num_threads(int(self.params["threads"]))
         runs = Path(self.params.get("runs") or Path(self.params["config"]).parent / "runs" / cfg.name)
         dev = torch.device(self.params["device"])
-        motion = load_motion(runs / "stage1", cfg).to(dev)
-        info = {"cfg": cfg, "motion": motion, "dev": dev, "stage1": str(latest(runs / "stage1" / "checkpoints"))}
+        weights = str(self.params["weights"])
+        if weights not in ("auto", "ema", "trained"):
+            raise DexbenchError(f"weights={weights!r} is not a choice", "use auto, ema or trained")
+        motion = load_motion(runs / "stage1", cfg, weights).to(dev)
+        info = {
+            "cfg": cfg,
+            "motion": motion,
+            "dev": dev,
+            "stage1": str(latest(runs / "stage1" / "checkpoints")),
+            "stage1_weights": motion.weights,
+        }
         if self.stage == 2:
             from diffusers import DDIMScheduler
 
@@ -89,7 +100,7 @@ class DexPortraitAnimator(Animator):
                     f"train it: `dexbench train stage2 --config {self.params['config']}`",
                 )
             model = build_diffusion(cfg)
-            load_models(ckpt, {"diffusion": model})
+            info["stage2_weights"] = load_for_inference(ckpt, "diffusion", model, weights)
             pipe = DexPortraitPipeline(
                 model.eval().to(dev), motion, DDIMScheduler(**scheduler_config(cfg)), load_vae(cfg)
             )
@@ -105,7 +116,8 @@ class DexPortraitAnimator(Animator):
     def card(self) -> dict[str, Any]:
         card = super().card()
         if self._loaded is not None:
-            card["checkpoints"] = {k: self._loaded[k] for k in ("stage1", "stage2") if k in self._loaded}
+            keys = ("stage1", "stage2", "stage1_weights", "stage2_weights")
+            card["checkpoints"] = {k: self._loaded[k] for k in keys if k in self._loaded}
         return card
 
     @torch.no_grad()

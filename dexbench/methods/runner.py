@@ -12,7 +12,7 @@ from dexbench.methods.animator import Animator
 from dexbench.progress import track
 from dexbench.protocol.manifest import Manifest
 from dexbench.protocol.pairs import PairLoader
-from dexbench.protocol.submission import find_output, write_card
+from dexbench.protocol.submission import CARD, find_output, read_card, write_card
 from dexbench.protocol.tasks import get_task
 
 
@@ -21,8 +21,10 @@ def run_task(
 ) -> dict[str, int]:
     task = get_task(manifest.task)
     out = Path(submission) / task.name
+    card = method.card()
+    _check_same_method(Path(submission), card)
     out.mkdir(parents=True, exist_ok=True)
-    write_card(submission, method.card())
+    write_card(submission, card)
     done = skipped = 0
     for pair in track(manifest.pairs, f"{method.name}: {task.name}"):
         if find_output(out, pair.pair_id) is not None:
@@ -37,3 +39,18 @@ def run_task(
         write_video(out / f"{pair.pair_id}.mkv", frames, fps, codec=codec)
         done += 1
     return {"written": done, "skipped": skipped}
+
+
+def _check_same_method(submission: Path, card: dict) -> None:
+    """Finished pairs are kept on a re-run, so they must come from the same method, version and parameters."""
+    if not (submission / CARD).is_file():
+        return
+    old = read_card(submission)
+    keys = ("name", "version", "parameters")
+    if any(old.get(k) != card.get(k) for k in keys):
+        was = ", ".join(f"{k} {old.get(k)!r}" for k in keys)
+        now = ", ".join(f"{k} {card.get(k)!r}" for k in keys)
+        raise DexbenchError(
+            f"{submission}: this submission was written by {was}; this run is {now}, and outputs would mix",
+            "write to another --out, or delete the folder to start over",
+        )

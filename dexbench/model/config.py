@@ -163,6 +163,10 @@ class TrainConfig:
     keep_checkpoints: int = 2
     mixed_precision: str = "auto"  # auto = bf16 on GPU, no on CPU
     threads: int = 2
+    # weight average (dexbench/model/training/ema.py): half-life in steps, 0 = off; the half-life ramps up as
+    # ema_rampup x the steps so far (0 = no ramp). Inference loads the average when the checkpoint has one.
+    ema_half_life: float = 0.0
+    ema_rampup: float = 0.0
 
 
 @dataclass

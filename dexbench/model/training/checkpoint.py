@@ -102,6 +102,27 @@ def load_models(path: str | Path, models: dict[str, torch.nn.Module], strict: bo
         m.load_state_dict(load_file(f), strict=strict)
 
 
+def load_for_inference(path: str | Path, name: str, model: torch.nn.Module, weights: str = "auto") -> str:
+    """Load model `name` for inference: its weight average (`<name>_ema`, written when the run set
+    `ema_half_life`) unless `weights` is "trained"; "auto" falls back to the trained weights when the checkpoint has
+    no average. Returns which weights were loaded ("ema" or "trained")."""
+    if weights not in ("auto", "ema", "trained"):
+        raise ValueError(f"weights must be auto, ema or trained, got {weights!r}")
+    has_average = (Path(path) / f"{name}_ema.safetensors").is_file()
+    if weights == "ema" and not has_average:
+        raise InputFileError(
+            Path(path) / f"{name}_ema.safetensors",
+            "this checkpoint holds no weight average",
+            "train with ema_half_life > 0, or load the trained weights (weights: trained)",
+        )
+    use = "ema" if has_average and weights != "trained" else "trained"
+    f = Path(path) / (f"{name}_ema.safetensors" if use == "ema" else f"{name}.safetensors")
+    if not f.is_file():
+        raise InputFileError(f, "checkpoint weights missing", "train the model first (`dexbench train ...`)")
+    model.load_state_dict(load_file(f))
+    return use
+
+
 def load_checkpoint(
     path: str | Path,
     models: dict[str, torch.nn.Module],

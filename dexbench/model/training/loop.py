@@ -27,11 +27,13 @@ from dexbench.errors import DexbenchError
 from dexbench.io.atomic import write_json, write_text
 from dexbench.model.config import ModelConfig, TrainConfig
 from dexbench.model.training.checkpoint import latest, load_checkpoint, save_checkpoint
+from dexbench.model.training.ema import WeightAverage
 
 
 class Stage(Protocol):
     name: str
     train_cfg: TrainConfig
+    averaged: str  # the key of models() whose weight average `ema_half_life` keeps (saved as "<key>_ema")
 
     def models(self) -> dict[str, torch.nn.Module]: ...
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
@@ -144,9 +146,15 @@ def train(
     if rank > 0:  # under DDP each process draws its own augmentation and noise
         for g in stage.generators().values():
             g.manual_seed(g.initial_seed() + 104_729 * rank)
+    ema = WeightAverage(stage.models()[stage.averaged], tc.ema_half_life, tc.ema_rampup) if tc.ema_half_life else None
+
+    def saved_models() -> dict[str, torch.nn.Module]:
+        models = {k: accelerator.unwrap_model(m) for k, m in stage.models().items()}
+        return models | ({f"{stage.averaged}_ema": ema.model} if ema is not None else {})
+
     start = 0
     if found is not None:
-        start = int(load_checkpoint(found, stage.models(), stage.optimizers(), stage.generators(), rank)["step"])
+        start = int(load_checkpoint(found, saved_models(), stage.optimizers(), stage.generators(), rank)["step"])
     stage.prepare(accelerator)
     total = int(max_steps if max_steps is not None else tc.steps)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +193,8 @@ def train(
         batch = next(it)
         step += 1
         logs = stage.step(batch, step)
+        if ema is not None:  # every process keeps the same average: DDP leaves the same weights everywhere
+            ema.update(accelerator.unwrap_model(stage.models()[stage.averaged]), step)
         if on_step is not None:
             on_step(step, logs)
         if step % tc.log_every == 0 or step == total:
@@ -198,11 +208,10 @@ def train(
             if accelerator.is_main_process:
                 header_written = _flush_log(log_path, logs_buffer, header_written)
                 logs_buffer = []
-                models = {k: accelerator.unwrap_model(m) for k, m in stage.models().items()}
                 save_checkpoint(
                     ckpt_root,
                     step,
-                    models,
+                    saved_models(),
                     stage.optimizers(),
                     stage.generators(),
                     extra={"config": cfg.name},

@@ -41,6 +41,7 @@ def _masked_l1(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 class Stage1:
     name = "stage1"
+    averaged = "motion"
 
     def __init__(self, cfg: ModelConfig, accelerator: Any) -> None:
         if cfg.loss.source_recon > 0 and cfg.motion.expression_input != "glimpses":

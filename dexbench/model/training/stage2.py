@@ -17,7 +17,7 @@ from dexbench.model.diffusion.pipeline import DexPortraitPipeline, pixels_to_lat
 from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.motion.augment import mask_eyes_mouth
 from dexbench.model.motion.generator import MotionGenerator
-from dexbench.model.training.checkpoint import latest, load_models
+from dexbench.model.training.checkpoint import latest, load_for_inference
 
 
 def scheduler_config(cfg: ModelConfig) -> dict[str, Any]:
@@ -67,12 +67,14 @@ def build_diffusion(cfg: ModelConfig) -> DexDiffusion:
     return model
 
 
-def load_motion(stage1_dir: str | Path, cfg: ModelConfig) -> MotionGenerator:
+def load_motion(stage1_dir: str | Path, cfg: ModelConfig, weights: str = "auto") -> MotionGenerator:
+    """The latest stage-1 generator, frozen: its weight average when the run kept one (`weights`: auto, ema,
+    trained; see checkpoint.load_for_inference). `motion.weights` says which were loaded."""
     ckpt = latest(Path(stage1_dir) / "checkpoints")
     if ckpt is None:
         raise DexbenchError(f"no stage-1 checkpoint under {stage1_dir}", "train stage 1 first: `dexbench train stage1`")
     motion = MotionGenerator(cfg.motion)
-    load_models(ckpt, {"motion": motion})
+    motion.weights = load_for_inference(ckpt, "motion", motion, weights)
     return motion.eval().requires_grad_(False)
 
 
@@ -86,6 +88,7 @@ def stage2_factory(stage1_dir: str | Path):
 
 class Stage2:
     name = "stage2"
+    averaged = "diffusion"
     # the reference UNet's layers after its last self-attention that the denoiser reads never reach the loss
     ddp_find_unused_parameters = True
 
