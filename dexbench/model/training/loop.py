@@ -156,6 +156,8 @@ def train(
     if found is not None:
         start = int(load_checkpoint(found, saved_models(), stage.optimizers(), stage.generators(), rank)["step"])
     stage.prepare(accelerator)
+    if ema is not None:  # the copy was made before prepare() moved the trained model to its device
+        ema.model.to(accelerator.device)
     total = int(max_steps if max_steps is not None else tc.steps)
     run_dir.mkdir(parents=True, exist_ok=True)
     if accelerator.is_main_process:
