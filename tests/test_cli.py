@@ -89,3 +89,15 @@ def test_method_parameters_and_a_rerun_with_other_ones(tmp_path: Path, workspace
     assert "note: first run" in (tmp_path / "s" / "method.yaml").read_text()  # the old card is left as it was
     r = dexbench(*args, "--param", "chunk", cwd=tmp_path)
     assert r.returncode != 0 and "is not KEY=VALUE" in r.stderr
+
+
+def test_a_rerun_with_another_model_checkpoint_is_refused(tmp_path: Path) -> None:
+    from dexbench.errors import DexbenchError
+    from dexbench.methods.runner import _check_same_method
+    from dexbench.protocol.submission import write_card
+
+    card = {"name": "dexportrait", "version": "1", "parameters": {}, "checkpoints": {"stage1_sha256": "aa"}}
+    write_card(tmp_path, card)
+    _check_same_method(tmp_path, dict(card))  # the same model: finished pairs may be kept
+    with pytest.raises(DexbenchError, match="outputs would mix"):
+        _check_same_method(tmp_path, card | {"checkpoints": {"stage1_sha256": "bb"}})  # retrained, same path

@@ -156,4 +156,8 @@ def test_animator_adapter(workspace, trained, tmp_path: Path, method: str) -> No
 
         edited = animator.animate(replace(req, **{keep: None}))
         assert edited.shape == out.shape
-    assert animator.card()["checkpoints"]["stage1"].endswith("step-000003")
+    from dexbench.nets.registry import file_sha256
+
+    ckpts = animator.card()["checkpoints"]
+    assert ckpts["stage1"].endswith("step-000003") and ckpts["stage1_weights"] == "trained"
+    assert ckpts["stage1_sha256"] == file_sha256(latest(root / "stage1" / "checkpoints") / "motion.safetensors")

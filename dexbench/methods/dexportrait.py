@@ -67,8 +67,9 @@ class DexPortraitAnimator(Animator):
         if self._loaded is not None:
             return self._loaded
         from dexbench.model.config import load_config
-        from dexbench.model.training.checkpoint import latest, load_for_inference
+        from dexbench.model.training.checkpoint import latest, load_for_inference, weights_file
         from dexbench.model.training.stage2 import load_motion
+        from dexbench.nets.registry import file_sha256
 
         cfg = load_config(self.params["config"])
         if int(self.params["threads"]) > 0 and self.params["device"] == "cpu":
@@ -79,12 +80,15 @@ class DexPortraitAnimator(Animator):
         if weights not in ("auto", "ema", "trained"):
             raise DexbenchError(f"weights={weights!r} is not a choice", "use auto, ema or trained")
         motion = load_motion(runs / "stage1", cfg, weights).to(dev)
+        ckpt1 = latest(runs / "stage1" / "checkpoints")
         info = {
             "cfg": cfg,
             "motion": motion,
             "dev": dev,
-            "stage1": str(latest(runs / "stage1" / "checkpoints")),
+            "stage1": str(ckpt1),
             "stage1_weights": motion.weights,
+            # the path alone does not tell a retrained run from the old one (same step count)
+            "stage1_sha256": file_sha256(weights_file(ckpt1, "motion", motion.weights)),
         }
         if self.stage == 2:
             from diffusers import DDIMScheduler
@@ -101,6 +105,7 @@ class DexPortraitAnimator(Animator):
                 )
             model = build_diffusion(cfg)
             info["stage2_weights"] = load_for_inference(ckpt, "diffusion", model, weights)
+            info["stage2_sha256"] = file_sha256(weights_file(ckpt, "diffusion", info["stage2_weights"]))
             pipe = DexPortraitPipeline(
                 model.eval().to(dev), motion, DDIMScheduler(**scheduler_config(cfg)), load_vae(cfg)
             )
@@ -114,10 +119,12 @@ class DexPortraitAnimator(Animator):
         return info
 
     def card(self) -> dict[str, Any]:
+        """The card names the checkpoints and their weights' sha256, so the model is loaded first (a missing
+        checkpoint fails here, before any output is written)."""
         card = super().card()
-        if self._loaded is not None:
-            keys = ("stage1", "stage2", "stage1_weights", "stage2_weights")
-            card["checkpoints"] = {k: self._loaded[k] for k in keys if k in self._loaded}
+        loaded = self._load()
+        keys = ("stage1", "stage2", "stage1_weights", "stage2_weights", "stage1_sha256", "stage2_sha256")
+        card["checkpoints"] = {k: loaded[k] for k in keys if k in loaded}
         return card
 
     @torch.no_grad()

@@ -42,11 +42,12 @@ def run_task(
 
 
 def _check_same_method(submission: Path, card: dict) -> None:
-    """Finished pairs are kept on a re-run, so they must come from the same method, version and parameters."""
+    """Finished pairs are kept on a re-run, so they must come from the same method, version, parameters and (for a
+    method whose card names them, as dexportrait's does) model checkpoints."""
     if not (submission / CARD).is_file():
         return
     old = read_card(submission)
-    keys = ("name", "version", "parameters")
+    keys = ("name", "version", "parameters", "checkpoints")
     if any(old.get(k) != card.get(k) for k in keys):
         was = ", ".join(f"{k} {old.get(k)!r}" for k in keys)
         now = ", ".join(f"{k} {card.get(k)!r}" for k in keys)

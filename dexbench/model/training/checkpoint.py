@@ -116,11 +116,16 @@ def load_for_inference(path: str | Path, name: str, model: torch.nn.Module, weig
             "train with ema_half_life > 0, or load the trained weights (weights: trained)",
         )
     use = "ema" if has_average and weights != "trained" else "trained"
-    f = Path(path) / (f"{name}_ema.safetensors" if use == "ema" else f"{name}.safetensors")
+    f = weights_file(path, name, use)
     if not f.is_file():
         raise InputFileError(f, "checkpoint weights missing", "train the model first (`dexbench train ...`)")
     model.load_state_dict(load_file(f))
     return use
+
+
+def weights_file(path: str | Path, name: str, used: str) -> Path:
+    """The file `load_for_inference` read for model `name` ("ema" or "trained")."""
+    return Path(path) / (f"{name}_ema.safetensors" if used == "ema" else f"{name}.safetensors")
 
 
 def load_checkpoint(
