@@ -76,9 +76,7 @@ class DexPortraitAnimator(Animator):
             torch.set_num_threads(int(self.params["threads"]))
         runs = Path(self.params.get("runs") or Path(self.params["config"]).parent / "runs" / cfg.name)
         dev = torch.device(self.params["device"])
-        weights = str(self.params["weights"])
-        if weights not in ("auto", "ema", "trained"):
-            raise DexbenchError(f"weights={weights!r} is not a choice", "use auto, ema or trained")
+        weights = str(self.params["weights"])  # auto, ema or trained: checked by load_for_inference
         motion = load_motion(runs / "stage1", cfg, weights).to(dev)
         ckpt1 = latest(runs / "stage1" / "checkpoints")
         info = {

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from dexbench.errors import InputFileError
+from dexbench.errors import DexbenchError, InputFileError
 
 _STEP = re.compile(r"^step-(\d{6,})$")
 
@@ -107,11 +107,12 @@ def load_for_inference(path: str | Path, name: str, model: torch.nn.Module, weig
     `ema_half_life`) unless `weights` is "trained"; "auto" falls back to the trained weights when the checkpoint has
     no average. Returns which weights were loaded ("ema" or "trained")."""
     if weights not in ("auto", "ema", "trained"):
-        raise ValueError(f"weights must be auto, ema or trained, got {weights!r}")
-    has_average = (Path(path) / f"{name}_ema.safetensors").is_file()
+        raise DexbenchError(f"weights={weights!r} is not a choice", "use auto, ema or trained")
+    average = weights_file(path, name, "ema")
+    has_average = average.is_file()
     if weights == "ema" and not has_average:
         raise InputFileError(
-            Path(path) / f"{name}_ema.safetensors",
+            average,
             "this checkpoint holds no weight average",
             "train with ema_half_life > 0, or load the trained weights (weights: trained)",
         )
