@@ -265,12 +265,13 @@ def expression_sweep(
 
 
 def derive_full_alignment(n_identities: int = 64, first_seed: int = 50000) -> tuple[float, float, tuple]:
-    """Re-derive meanshape.ALIGNMENT_* (see dexbench.face.meanshape): 3-D similarity, then the frontal offset."""
+    """Re-derive meanshape.ALIGNMENT_* (see dexbench.face.meanshape): 3-D similarity, then the frontal offset of the
+    landmark fit (whose rotation the analyzer reports with pose="landmark-fit")."""
     from dexbench.data.synth import HeadRenderer, sample_identity
     from dexbench.face import meanshape
     from dexbench.face.analyzer import FaceAnalyzer
 
-    analyzer = FaceAnalyzer()
+    analyzer = FaceAnalyzer(pose="landmark-fit")
     raw = meanshape.load_meanshape(analyzer._resolved["meanshape-68"].path)
     s, p, t = meanshape.derive_alignment(raw, n_identities, first_seed)
     analyzer.model = meanshape.apply_alignment(meanshape.flip_to_opencv(raw), s, p, t)
@@ -282,3 +283,24 @@ def derive_full_alignment(n_identities: int = 64, first_seed: int = 50000) -> tu
     # Rx(p0) applied after the similarity: the estimator then reads frontal faces as pitch 0.
     t2 = euler_to_matrix(0.0, p0, 0.0) @ np.asarray(t)
     return float(s), float(p + p0), tuple(float(v) for v in t2)
+
+
+def derive_mesh_reference(n_identities: int = 64, first_seed: int = 50000) -> np.ndarray:
+    """Re-derive dexbench/face/face_mesh_reference.npy (see dexbench.face.mesh_pose): the face mesh's mean output on
+    frontal 128 px renders of SynthHeads identities outside every split, each normalised before averaging."""
+    from dexbench.data.synth import HeadRenderer, sample_identity
+    from dexbench.face.analyzer import FaceAnalyzer, _nearest_to_centre
+    from dexbench.face.mesh_pose import FaceMeshPose, normalise
+    from dexbench.nets import resolve_weights
+
+    analyzer = FaceAnalyzer(pose="landmark-fit")
+    mesher = FaceMeshPose(resolve_weights("face-mesh").path, reference=None)
+    renderer = HeadRenderer(128)
+    meshes = []
+    for k in range(n_identities):
+        image = renderer.render(sample_identity(first_seed + k), yaw=0, pitch=0, roll=0).image
+        dets = analyzer.detector.detect(image)
+        box = dets.boxes[_nearest_to_centre(dets.boxes, *image.shape[:2])]
+        lms = analyzer.landmarks(image[None])[0][0]
+        meshes.append(normalise(mesher.face_mesh(image, box, lms)))
+    return normalise(np.mean(meshes, axis=0))

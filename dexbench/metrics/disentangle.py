@@ -24,8 +24,9 @@ from dexbench.metrics.registry import MetricSpec, register
 from dexbench.metrics.scorer import Sample, Scorer
 
 # v2: the expression side uses landmark-expr-v2 (as AED v2); v3: landmark-expr-v3 (as AED v3); v4: brow points refined
-# from the image (FaceAnalyzer v3, as AED v4); v5: landmark-expr-v4 (as AED v5)
-VERSION = "5"
+# from the image (FaceAnalyzer v3, as AED v4); v5: landmark-expr-v4 (as AED v5); v6: pose from the face mesh's rotation
+# (FaceAnalyzer v4, as APD v2)
+VERSION = "6"
 MIN_POSE_DEG = 2.0
 MIN_EXPR = 1e-3
 

@@ -28,6 +28,9 @@ VERSION = "1"
 AED_VERSION = "5"
 # AKD v2: brow points refined from the image (FaceAnalyzer v3).
 AKD_VERSION = "2"
+# APD v2: yaw, pitch and roll from the face mesh's rotation (FaceAnalyzer v4, dexbench.face.mesh_pose); v1 read them
+# from the 68-landmark fit, which under-read pitch by half. Translation and scale still come from that fit (v1).
+APD_VERSION = "2"
 AKD_RESOLUTION = 256
 
 
@@ -50,7 +53,7 @@ def _spec(
 
 
 _spec("akd", "px@256", "Average keypoint distance: 68 landmarks, pixels at 256x256.", version=AKD_VERSION)
-_spec("apd", "deg", "Average pose distance: mean |error| of yaw, pitch, roll.", (0.0, 180.0))
+_spec("apd", "deg", "Average pose distance: mean |error| of yaw, pitch, roll.", (0.0, 180.0), version=APD_VERSION)
 _spec("apd_translation", "", "Head translation error, normalised image units (image spans [-1, 1]).")
 _spec("apd_scale", "", "Head scale error relative to the reference scale.")
 _spec("aed", "", "Average expression distance: Euclidean, pose-normalised expression descriptor.", version=AED_VERSION)

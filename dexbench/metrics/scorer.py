@@ -193,14 +193,16 @@ class Sample:
     def face_track(self, role: str) -> Any:
         """The shared FaceAnalyzer's FaceTrack of one role's frames (output, target, driver or source).
 
-        The landmarker starts from this sample's per-frame YuNet detections (`face_boxes`), so identity and motion
-        metrics share one detection pass and every frame is analysed on its own (no temporal smoothing).
+        The landmarker starts from this sample's per-frame YuNet detections (`face_boxes`: the keypoints start dlib,
+        the box frames the face mesh), so identity and motion metrics share one detection pass and every frame is
+        analysed on its own (no temporal smoothing).
         """
         fa = self.ctx.face_analyzer
         from dexbench.face.analyzer import FaceTrack
 
         def compute(frames: np.ndarray) -> dict[str, np.ndarray]:
-            return _to_arrays(fa.analyze(frames, keypoints=self.face_boxes(role).keypoints))
+            boxes = self.face_boxes(role)
+            return _to_arrays(fa.analyze(frames, boxes=boxes.bbox, keypoints=boxes.keypoints))
 
         arrays = self.reference(role, "face-track", self.ctx.face_digest, FACE_CACHE_VERSION, compute)
         return FaceTrack(**arrays)

@@ -77,7 +77,7 @@ register_net(
 register_net(
     NetSpec(
         name="face-mesh",
-        purpose="468-point face mesh (MediaPipe), run with ai-edge-litert",
+        purpose="468-point face mesh (MediaPipe), run with ai-edge-litert: the head rotation behind APD",
         filename="face_landmark.tflite",
         sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
         license="Apache-2.0 (MediaPipe)",
