@@ -414,6 +414,7 @@ def process_clip(
         # frames the crop tracker leaves without keypoints fall back to a YuNet run on that crop inside analyze()
         on_crops = analyzer.track_faces(crops)
         init["keypoints"] = np.asarray(on_crops.keypoints, np.float64)
+        init["boxes"] = np.asarray(on_crops.bbox, np.float64)  # the face mesh's region (dlib starts from keypoints)
         crop_score = np.asarray(on_crops.score, np.float64)
     elif tracked is not None and cfg.landmark_init == "track":
         f = cfg.crop_size / (crop_box[2] - crop_box[0])
