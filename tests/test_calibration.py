@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from haswell_kernels import needs_haswell_kernels, run_under_haswell_kernels
 
 from dexbench.cli import main
 from dexbench.data.recipes.synthheads import SynthParams, build_raw
@@ -77,14 +74,7 @@ def test_calibrate_rejects_unknown_dataset(tmp_path: Path) -> None:
     assert main(["calibrate", "--dataset", "voxceleb1", "--out", str(tmp_path / "x.json")]) == 2
 
 
-def _has_avx2() -> bool:
-    try:
-        return platform.machine() in ("x86_64", "AMD64") and " avx2" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _has_avx2(), reason="OpenBLAS's Haswell kernels need an x86-64 CPU with AVX2 (Linux)")
+@needs_haswell_kernels
 def test_alignment_constants_reproduce() -> None:
     """Re-derived under the BLAS kernels the constants were derived with (OpenBLAS's Haswell ones, which any AVX2
     CPU runs): SynthHeads' renders go through numpy matrix products, whose last bits depend on the kernel OpenBLAS
@@ -95,10 +85,7 @@ def test_alignment_constants_reproduce() -> None:
         "import json; from dexbench.face.calibration import derive_full_alignment; "
         "print(json.dumps(derive_full_alignment(n_identities=64)))"
     )
-    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    s, p, t = json.loads(done.stdout.strip().splitlines()[-1])
+    s, p, t = json.loads(run_under_haswell_kernels(code).strip().splitlines()[-1])
     assert s == pytest.approx(meanshape.ALIGNMENT_SCALE, rel=1e-6)
     assert p == pytest.approx(meanshape.ALIGNMENT_PITCH_DEG, abs=1e-3)
     np.testing.assert_allclose(t, meanshape.ALIGNMENT_T, atol=1e-5)

@@ -3,14 +3,11 @@ analyzer's two pose estimators on SynthHeads renders."""
 
 from __future__ import annotations
 
-import os
-import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from haswell_kernels import needs_haswell_kernels, run_under_haswell_kernels
 
 from dexbench.errors import InputFileError
 from dexbench.face import FaceAnalyzer
@@ -100,14 +97,7 @@ def test_given_keypoints_or_boxes_give_the_same_rotation(renders: np.ndarray) ->
     np.testing.assert_allclose(fa.analyze(renders, keypoints=kps).rotation, own.rotation, atol=1e-9)
 
 
-def _has_avx2() -> bool:
-    try:
-        return platform.machine() in ("x86_64", "AMD64") and " avx2" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _has_avx2(), reason="OpenBLAS's Haswell kernels need an x86-64 CPU with AVX2 (Linux)")
+@needs_haswell_kernels
 def test_reference_reproduces(tmp_path: Path) -> None:
     """Re-derived under the BLAS kernels it was derived with (see test_calibration's alignment test for why)."""
     out = tmp_path / "ref.npy"
@@ -115,8 +105,6 @@ def test_reference_reproduces(tmp_path: Path) -> None:
         "import numpy as np; from dexbench.face.calibration import derive_mesh_reference; "
         f"np.save({str(out)!r}, derive_mesh_reference())"
     )
-    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_under_haswell_kernels(code)
     again, stored = np.load(out), np.load(REFERENCE_PATH)
     np.testing.assert_allclose(again, stored, atol=1e-5)

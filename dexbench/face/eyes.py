@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from dexbench.errors import DexbenchError
+from dexbench.face.tflite import load_interpreter
 
 ROI_SCALE = 2.3
 INPUT_SIZE = 64
@@ -34,16 +35,8 @@ class IrisEyeRefiner:
     name = "mediapipe-iris"
 
     def __init__(self, weights: Path) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:  # pragma: no cover - ai-edge-litert is a declared dependency
-            raise DexbenchError("ai-edge-litert is not installed", "pip install ai-edge-litert") from exc
         self.weights = Path(weights)
-        try:
-            self._net = Interpreter(model_path=str(weights), num_threads=1)
-            self._net.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise DexbenchError(f"cannot load the iris network {weights}: {exc}", "check the .tflite file") from exc
+        self._net = load_interpreter(self.weights, "iris")
         self._in = self._net.get_input_details()[0]["index"]
         outs = {d["name"]: d["index"] for d in self._net.get_output_details()}
         self._contour = outs.get("output_eyes_contours_and_brows")

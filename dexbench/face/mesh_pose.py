@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from dexbench.errors import DexbenchError, InputFileError
+from dexbench.face.tflite import load_interpreter
 
 ROI_SCALE = 1.5
 INPUT_SIZE = 192
@@ -100,18 +101,8 @@ class FaceMeshPose:
     name = "face-mesh-procrustes"
 
     def __init__(self, weights: Path, reference: str | Path | None = REFERENCE_PATH) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:  # pragma: no cover - ai-edge-litert is a declared dependency
-            raise DexbenchError("ai-edge-litert is not installed", "pip install ai-edge-litert") from exc
         self.weights = Path(weights)
-        try:
-            self._net = Interpreter(model_path=str(weights), num_threads=1)
-            self._net.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise DexbenchError(
-                f"cannot load the face-mesh network {weights}: {exc}", "check the .tflite file"
-            ) from exc
+        self._net = load_interpreter(self.weights, "face-mesh")
         self._in = self._net.get_input_details()[0]["index"]
         mesh_out = [d["index"] for d in self._net.get_output_details() if int(np.prod(d["shape"])) == NUM_POINTS * 3]
         if not mesh_out:
