@@ -132,7 +132,7 @@ class FaceAnalyzer:
         crops = np.asarray(crops)
         if crops.ndim != 4 or crops.shape[-1] != 3:
             raise DexbenchError(f"analyze expects (T, h, w, 3) RGB crops, got shape {crops.shape}")
-        n, h, w = crops.shape[:3]
+        n = len(crops)
         lms = np.full((n, 68, 2), np.nan)
         score = np.full(n, np.nan)
         face_box = np.full((n, 4), np.nan)
@@ -145,12 +145,11 @@ class FaceAnalyzer:
             elif given_box:
                 box, s = self._box_from_yunet_box(np.asarray(boxes[t], dtype=np.float64)), 1.0
             else:
-                dets = self.detector.detect(crops[t])
-                if not len(dets):
+                face = self._nearest_face(crops[t])
+                if face is None:
                     continue
-                i = _nearest_to_centre(dets.boxes, h, w)
-                box, s = dlib_box_from_yunet(dets.keypoints[i]), float(dets.scores[i])
-                face_box[t] = dets.boxes[i]
+                face_box[t], kp, s = face
+                box = dlib_box_from_yunet(kp)
             lms[t] = self.landmarker(crops[t], box)
             if self.eyes is not None:
                 lms[t] = self.eyes.refine(crops[t], lms[t])
@@ -161,17 +160,16 @@ class FaceAnalyzer:
 
     def _mesh_rotations(self, crops: np.ndarray, lms: np.ndarray, face_box: np.ndarray) -> np.ndarray:
         """(T, 3, 3) face-mesh head rotations for frames with landmarks (NaN elsewhere)."""
-        n, h, w = crops.shape[:3]
-        rot = np.full((n, 3, 3), np.nan)
+        rot = np.full((len(crops), 3, 3), np.nan)
         assert self.mesh_pose is not None
-        for t in range(n):
+        for t in range(len(crops)):
             if not np.all(np.isfinite(lms[t])):
                 continue
             box = face_box[t]
             if not np.all(np.isfinite(box)):  # only keypoints were given: the mesh's region needs YuNet's box
-                dets = self.detector.detect(crops[t])
-                if len(dets):
-                    box = dets.boxes[_nearest_to_centre(dets.boxes, h, w)]
+                face = self._nearest_face(crops[t])
+                if face is not None:
+                    box = face[0]
                 else:
                     lo, hi = lms[t].min(0), lms[t].max(0)
                     half = 0.5 * float(np.max(hi - lo))
@@ -179,6 +177,14 @@ class FaceAnalyzer:
                     box = np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half])
             rot[t] = self.mesh_pose.rotation(crops[t], box, lms[t])
         return rot
+
+    def _nearest_face(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """YuNet's box, keypoints and score of the face nearest the crop centre; None if it finds none."""
+        dets = self.detector.detect(crop)
+        if not len(dets):
+            return None
+        i = _nearest_to_centre(dets.boxes, *crop.shape[:2])
+        return dets.boxes[i], dets.keypoints[i], float(dets.scores[i])
 
     @staticmethod
     def _box_from_yunet_box(box: np.ndarray) -> np.ndarray:

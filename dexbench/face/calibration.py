@@ -289,7 +289,7 @@ def derive_mesh_reference(n_identities: int = 64, first_seed: int = 50000) -> np
     """Re-derive dexbench/face/face_mesh_reference.npy (see dexbench.face.mesh_pose): the face mesh's mean output on
     frontal 128 px renders of SynthHeads identities outside every split, each normalised before averaging."""
     from dexbench.data.synth import HeadRenderer, sample_identity
-    from dexbench.face.analyzer import FaceAnalyzer, _nearest_to_centre
+    from dexbench.face.analyzer import FaceAnalyzer
     from dexbench.face.mesh_pose import FaceMeshPose, normalise
     from dexbench.nets import resolve_weights
 
@@ -299,8 +299,6 @@ def derive_mesh_reference(n_identities: int = 64, first_seed: int = 50000) -> np
     meshes = []
     for k in range(n_identities):
         image = renderer.render(sample_identity(first_seed + k), yaw=0, pitch=0, roll=0).image
-        dets = analyzer.detector.detect(image)
-        box = dets.boxes[_nearest_to_centre(dets.boxes, *image.shape[:2])]
-        lms = analyzer.landmarks(image[None])[0][0]
-        meshes.append(normalise(mesher.face_mesh(image, box, lms)))
+        lms, _, box = analyzer._landmarks_and_boxes(image[None], None, None)
+        meshes.append(normalise(mesher.face_mesh(image, box[0], lms[0])))
     return normalise(np.mean(meshes, axis=0))

@@ -23,6 +23,7 @@ leak of an expression into the angles (mouth and brows shift the network's whole
 from __future__ import annotations
 
 import hashlib
+import io
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _load_reference(path: str) -> tuple[np.ndarray, str]:
     try:
         raw = p.read_bytes()
         # allow_pickle=False: a .npy can carry a pickled object array, which must never be loaded
-        ref = np.load(p, allow_pickle=False)
+        ref = np.load(io.BytesIO(raw), allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputFileError(p, f"cannot read the face-mesh reference ({exc})", "reinstall dexbench") from exc
     if ref.shape != (NUM_POINTS, 3) or not np.all(np.isfinite(ref)):
@@ -134,7 +135,7 @@ class FaceMeshPose:
         if self.reference is None:
             raise DexbenchError("FaceMeshPose was built without a reference mesh", "pass reference=REFERENCE_PATH")
         mesh = self.face_mesh(rgb, box, landmarks)
-        return procrustes_rotation(self.reference, normalise(mesh)) if mesh is not None else np.full((3, 3), np.nan)
+        return procrustes_rotation(self.reference, mesh) if mesh is not None else np.full((3, 3), np.nan)
 
     def face_mesh(self, rgb: np.ndarray, box: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         """(468, 3) mesh of one face crop from its YuNet box and dlib's eye corners; None for a degenerate box."""
