@@ -13,7 +13,7 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.pose import Pose
 from dexbench.model.raymap import pixel_grid, ray_map
 from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
-from dexbench.model.warp import warp_image, warp_volume
+from dexbench.model.warp import warp_image, warp_image_ellipsoid, warp_volume
 
 
 def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
@@ -83,6 +83,44 @@ def test_image_warp_identity_shift_and_yaw() -> None:
     line = torch.arange(8.0).expand(1, 1, 8, 8)
     turned = warp_image(line, _pose(), _pose(yaw=60.0))
     assert torch.allclose(turned[0, 0, :, 4], torch.full((8,), 4.5), atol=1e-4)
+
+
+def _centroid(img: torch.Tensor) -> tuple[float, float]:
+    w = img[0, 0].clamp(min=0)
+    rows, cols = torch.meshgrid(torch.arange(w.shape[0]), torch.arange(w.shape[1]), indexing="ij")
+    return float((w * rows).sum() / w.sum()), float((w * cols).sum() / w.sum())
+
+
+def test_ellipsoid_image_warp_nods_and_turns_with_the_head() -> None:
+    radii = (1.0, 1.2, 1.0)
+    img = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    p = _pose(10.0, -5.0, 3.0, (0.1, 0.0), 0.5)
+    assert torch.allclose(warp_image_ellipsoid(img, p, p, radii), img, atol=1e-5)
+    # a dot at the frontal face's centre, the surface point (0, 0, -1): nodding by pitch (nose toward the image
+    # bottom) carries it down by s * sin(pitch) * 1 head unit; a turn by yaw carries it left by s * sin(yaw). The
+    # mid-plane warp leaves it where it was (it only foreshortens about the centre)
+    dot = torch.zeros(1, 1, 64, 64)
+    dot[0, 0, 31:33, 31:33] = 1.0
+    px = 0.5 * 32  # s = 0.5 in normalised units of half the 64-px image
+    r0, c0 = _centroid(dot)
+    r, c = _centroid(warp_image_ellipsoid(dot, _pose(s=0.5), _pose(pitch=12.0, s=0.5), radii))
+    assert r - r0 == pytest.approx(px * math.sin(math.radians(12.0)), abs=0.2) and c == pytest.approx(c0, abs=1e-3)
+    r, c = _centroid(warp_image_ellipsoid(dot, _pose(s=0.5), _pose(yaw=15.0, s=0.5), radii))
+    assert c0 - c == pytest.approx(px * math.sin(math.radians(15.0)), abs=0.2) and r == pytest.approx(r0, abs=1e-3)
+    r, c = _centroid(warp_image(dot, _pose(s=0.5), _pose(pitch=12.0, s=0.5)))
+    assert (r, c) == pytest.approx((r0, c0), abs=1e-3)
+    # rays that miss the ellipsoid fall back to the mid-plane: for a frontal driving head, the plane warp there
+    src, drv = _pose(20.0, 10.0, 0.0, (0.05, 0.0), 0.4), _pose(0.0, 0.0, 15.0, (-0.1, 0.05), 0.4)
+    ell, plane = warp_image_ellipsoid(img, src, drv, radii), warp_image(img, src, drv)
+    u = (torch.arange(16.0) + 0.5) / 8 - 1
+    q = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1) - torch.tensor([-0.1, 0.05])
+    rotated = q @ drv.rotation[0, :2, :2]  # head-frame (x, y) of each pixel (R^T q, as row vectors)
+    outside = ((rotated / 0.4 / torch.tensor([1.0, 1.2])) ** 2).sum(-1) > 1.05
+    assert outside.sum() > 20 and torch.allclose(ell[..., outside], plane[..., outside], atol=1e-4)
+    # finite gradients everywhere, the silhouette included
+    rot = drv.rotation.clone().requires_grad_(True)
+    warp_image_ellipsoid(img, src, Pose(rot, drv.translation, drv.scale), radii).sum().backward()
+    assert rot.grad is not None and bool(rot.grad.isfinite().all())
 
 
 def test_guidance_schedule_paper_setting() -> None:

@@ -127,3 +127,39 @@ def test_expression_contrast_sources_differ_more_in_expression(workspace) -> Non
     again = TrainingPairs(workspace.shards, size=16, seed=2, buffer=8, source_contrast=4)
     assert list(itertools.islice(contrast.records(), 20)) == list(itertools.islice(again.records(), 20))
     assert mean_gap(contrast) > 1.2 * mean_gap(plain)
+
+
+def test_cross_clip_sources_come_from_another_clip_of_the_identity(workspace) -> None:
+    reader = ShardReader(workspace.shards)
+    identity = dict(zip(reader.clips["clip_id"], reader.clips["identity"], strict=True))
+    ds = TrainingPairs(workspace.shards, size=32, seed=1, buffer=8, cross_clip=1.0, source_contrast=3)
+    recs = list(itertools.islice(ds.records(), 30))
+    assert recs == list(
+        itertools.islice(
+            TrainingPairs(workspace.shards, seed=1, buffer=8, cross_clip=1.0, source_contrast=3).records(), 30
+        )
+    )
+    # the tiny workspace's shards hold both clips of an identity together, so every source can cross
+    assert all(r.source_clip and r.source_clip != r.clip_id for r in recs)
+    assert all(identity[r.source_clip] == identity[r.clip_id] for r in recs)
+    r = recs[0]
+    s = ds.load(r)
+    src = reader.annotations(r.source_clip, np.array([r.source_frame]))
+    drv = reader.annotations(r.clip_id, np.array(r.driving_frames))
+    assert np.allclose(s["source_rotation"].numpy(), src.rotation[0], atol=1e-6)
+    assert np.allclose(s["driving_rotation"].numpy(), drv.rotation, atol=1e-6)
+    assert np.allclose(s["source_landmarks"].numpy(), src.landmarks[0] * 32 / 64, atol=1e-4)
+    import cv2
+
+    ref = reader.frames(r.source_clip, np.array([r.source_frame]))[0]
+    expect = cv2.resize(ref, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
+    assert np.allclose(s["source"].permute(1, 2, 0).numpy(), expect, atol=1e-5)
+    batch = ds.load_batch(recs[:3])
+    assert torch.equal(batch["source"][0], s["source"]) and torch.equal(
+        batch["source_rotation"][0], s["source_rotation"]
+    )
+    half = TrainingPairs(workspace.shards, size=16, seed=1, buffer=8, cross_clip=0.5)
+    crossed = sum(bool(r.source_clip) for r in itertools.islice(half.records(), 200))
+    assert 60 < crossed < 140
+    with pytest.raises(Exception, match="cross_clip"):
+        TrainingPairs(workspace.shards, cross_clip=1.5)

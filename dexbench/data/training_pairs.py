@@ -66,6 +66,11 @@ class PairRecord:
     clip_id: str
     source_frame: int
     driving_frames: tuple[int, ...]
+    source_clip: str = ""  # another clip of the same identity (data.cross_clip); "" = the driving frames' clip
+
+    @property
+    def source_clip_id(self) -> str:
+        return self.source_clip or self.clip_id
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:
@@ -140,6 +145,7 @@ class TrainingPairs(IterableDataset):
         pixels: str = "float",
         batch_size: int | None = None,
         source_contrast: int = 0,
+        cross_clip: float = 0.0,
     ) -> None:
         super().__init__()
         if pixels not in PIXEL_TYPES:
@@ -151,6 +157,11 @@ class TrainingPairs(IterableDataset):
         self.pixels = pixels
         # > 1: the source is the most expression-different of this many random frames of the clip (see records())
         self.source_contrast = int(source_contrast)
+        # the probability that the source comes from another clip of the driver's identity (in the same row group):
+        # same-clip pairs turn the head only a few degrees, cross-reenactment asks for several times that
+        if not 0.0 <= float(cross_clip) <= 1.0:
+            raise DexbenchError(f"cross_clip is a probability in [0, 1], not {cross_clip}")
+        self.cross_clip = float(cross_clip)
         self.batch_size = None if batch_size is None else int(batch_size)
         if self.batch_size is not None and self.batch_size < 1:
             raise DexbenchError(f"batch_size must be >= 1, not {batch_size}")
@@ -159,7 +170,7 @@ class TrainingPairs(IterableDataset):
             raise InputFileError(self.root / "frames", "no frame shards", "run `dexbench data shard` first")
         clips = pa.concat_tables(
             [
-                pq.read_table(f, columns=["clip_id", "split", "n_frames", "width"])
+                pq.read_table(f, columns=["clip_id", "identity", "split", "n_frames", "width"])
                 for f in sorted((self.root / "clips").glob("shard-*.parquet"))
             ]
         )
@@ -171,6 +182,7 @@ class TrainingPairs(IterableDataset):
             raise InputFileError(self.root, f"no clips in split {split!r}", "check the split name / the shards")
         # schema v2: clips.width is the stored crop size, which the landmarks' pixel units refer to
         self._native = {c: int(w) for c, w in zip(keep["clip_id"].to_pylist(), keep["width"].to_pylist(), strict=True)}
+        self._identity = dict(zip(keep["clip_id"].to_pylist(), keep["identity"].to_pylist(), strict=True))
         # per row group: clip -> sorted frame indices it holds (index columns only; no pixels are read here)
         self._groups: list[tuple[str, int, dict[str, np.ndarray]]] = []
         for f in files:
@@ -201,13 +213,15 @@ class TrainingPairs(IterableDataset):
                     frames = per_clip[str(clip)]
                     for _ in range(self.pairs_per_clip):
                         # the draw order of the default sampling (source, then driving window) is kept
+                        src_clip = self._other_clip(str(clip), per_clip, rng) if self.cross_clip > 0 else ""
+                        src_frames = per_clip[src_clip] if src_clip else frames
                         if self.source_contrast > 1:
                             drv = self._driving_window(frames, rng)
-                            src = self._contrast_source(shard, str(clip), frames, drv, rng)
+                            src = self._contrast_source(shard, str(clip), src_clip or str(clip), src_frames, drv, rng)
                         else:
-                            src = int(rng.choice(frames))
+                            src = int(rng.choice(src_frames))
                             drv = self._driving_window(frames, rng)
-                        buf.append(PairRecord(shard, int(g), str(clip), src, drv))
+                        buf.append(PairRecord(shard, int(g), str(clip), src, drv, src_clip))
                         if len(buf) >= self.buffer:
                             yield buf.pop(int(rng.integers(len(buf))))
             epoch += 1
@@ -218,18 +232,32 @@ class TrainingPairs(IterableDataset):
         start = int(rng.integers(0, len(frames) - self.n_driving + 1))
         return tuple(int(x) for x in frames[start : start + self.n_driving])
 
+    def _other_clip(self, clip: str, per_clip: dict[str, np.ndarray], rng: np.random.Generator) -> str:
+        """With probability cross_clip, a random other clip of `clip`'s identity in this row group; else ""."""
+        if rng.random() >= self.cross_clip:
+            return ""
+        who = self._identity[clip]
+        others = sorted(c for c in per_clip if c != clip and self._identity[c] == who)
+        return str(others[int(rng.integers(len(others)))]) if others else ""
+
     def _contrast_source(
-        self, shard: str, clip: str, frames: np.ndarray, drv: tuple[int, ...], rng: np.random.Generator
+        self,
+        shard: str,
+        clip: str,
+        src_clip: str,
+        frames: np.ndarray,
+        drv: tuple[int, ...],
+        rng: np.random.Generator,
     ) -> int:
         """Expression-contrast sampling: of `source_contrast` random frames of the clip, the one whose expression
         annotation (exact on SynthHeads; the annotator's estimate on real data) is farthest from the driving
         frames' mean. Same-clip pairs otherwise often share the expression, and the generator learns to copy the
         source's eyes and mouth instead of drawing the driver's code."""
-        cand = rng.choice(frames, size=min(self.source_contrast, len(frames)), replace=False)
+        cand = rng.choice(frames, size=min(self.source_contrast, len(frames)), replace=False)  # of src_clip
         ann = self._shard_annotations(shard)
         expr = ann.arrays["expression"]
         target = expr[ann.rows(clip, list(drv))].mean(0)
-        dist = np.abs(expr[ann.rows(clip, [int(c) for c in cand])] - target).sum(1)
+        dist = np.abs(expr[ann.rows(src_clip, [int(c) for c in cand])] - target).sum(1)
         return int(cand[int(np.argmax(dist))])
 
     # ---- decoding ---------------------------------------------------------------------------------------------
@@ -282,16 +310,25 @@ class TrainingPairs(IterableDataset):
             "landmarks": a["landmarks"].reshape(n, 68, 2) * np.float32(self.size / self._native[clip]),
         }
 
+    def _record_annotations(self, rec: PairRecord) -> dict[str, np.ndarray]:
+        """Annotation arrays of the record's source (row 0) and driving frames (rows 1...)."""
+        if not rec.source_clip:
+            return self._annotations(rec.shard, rec.clip_id, [rec.source_frame, *rec.driving_frames])
+        src = self._annotations(rec.shard, rec.source_clip, [rec.source_frame])
+        drv = self._annotations(rec.shard, rec.clip_id, list(rec.driving_frames))
+        return {k: np.concatenate([src[k], drv[k]]) for k in src}
+
     def _decode(self, rec: PairRecord, hwc: np.ndarray) -> None:
         """The record's source + driving frames into `hwc` (1 + n_driving, S, S, 3) uint8."""
         group = self._row_group(rec.shard, rec.row_group)
-        native = self._native[rec.clip_id]
-        for i, f in enumerate((rec.source_frame, *rec.driving_frames)):
-            data = group.jpeg(rec.clip_id, f)
+        clips = (rec.source_clip_id, *([rec.clip_id] * len(rec.driving_frames)))
+        for i, (clip, f) in enumerate(zip(clips, (rec.source_frame, *rec.driving_frames), strict=True)):
+            data = group.jpeg(clip, f)
+            native = self._native[clip]
             if native == self.size:
                 img = _decode_into(data, hwc[i])  # straight into its slot, no resize
                 if img.shape != hwc[i].shape:
-                    raise DexbenchError(f"{rec.shard}: clip {rec.clip_id} frame {f} is {img.shape}, not {native} px")
+                    raise DexbenchError(f"{rec.shard}: clip {clip} frame {f} is {img.shape}, not {native} px")
             else:
                 hwc[i] = _resize(_decode_into(data, None), self.size)
 
@@ -303,7 +340,7 @@ class TrainingPairs(IterableDataset):
 
     def load(self, rec: PairRecord) -> dict[str, Any]:
         pix = self._pixels(rec)
-        ann = self._annotations(rec.shard, rec.clip_id, [rec.source_frame, *rec.driving_frames])
+        ann = self._record_annotations(rec)
         out: dict[str, Any] = {"source": pix[0], "driving": pix[1:], "clip_id": rec.clip_id}
         for k, v in ann.items():
             out[f"source_{k}"] = torch.from_numpy(np.array(v[0]))
@@ -328,7 +365,7 @@ class TrainingPairs(IterableDataset):
             source.div_(127.5).sub_(1.0)  # the same operations as to_unit_range: bit-identical to load()
             driving.div_(127.5).sub_(1.0)
         out: dict[str, Any] = {"source": source, "driving": driving, "clip_id": [r.clip_id for r in recs]}
-        anns = [self._annotations(r.shard, r.clip_id, [r.source_frame, *r.driving_frames]) for r in recs]
+        anns = [self._record_annotations(r) for r in recs]
         for k in anns[0]:
             out[f"source_{k}"] = torch.from_numpy(np.stack([a[k][0] for a in anns]))
             out[f"driving_{k}"] = torch.from_numpy(np.stack([a[k][1:] for a in anns]))

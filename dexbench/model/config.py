@@ -22,6 +22,9 @@ class DataConfig:
     # expression-contrast pairs (tiny): > 1 = the source is the most expression-different (by the shards'
     # expression annotation) of this many random frames of the driver's clip; 0 = a uniformly random frame (paper)
     source_contrast: int = 0
+    # the probability that a pair's source comes from another clip of the driver's identity (SynthHeads renders two
+    # clips per identity): same-clip pairs turn the head a few degrees, cross-reenactment several times that
+    cross_clip: float = 0.0
 
 
 @dataclass
@@ -75,6 +78,10 @@ class MotionConfig:
     # warped source image's pixels before the image skip, so the code can move lips, jaw and lids of the source
     # instead of having to paint over them (the expression deformation of FOMM / LivePortrait-style reenactment)
     skip_flow: float = 0.0
+    # the image skip's face surface: () = the head's mid-plane (z = 0); three half axes (head units) = the camera-
+    # facing half of an ellipsoid around the head centre, so that the warped source image nods and turns with the
+    # head instead of only foreshortening (warp.warp_image_ellipsoid; README.md)
+    skip_radii: tuple[float, ...] = ()
     # output resolution (0 = image_size; else 2 x image_size, needs image_skip): a last stage at twice the size fuses
     # the decoder's features with the source warped at that size (moved by the upsampled skip_flow), so eyes and
     # mouth keep the crops' sharpness; the losses and the discriminator work at this size

@@ -53,6 +53,36 @@ def warp_image(image: torch.Tensor, source: Pose, driving: Pose) -> torch.Tensor
     return F.grid_sample(image, src_q.reshape(b, h, w, 2), mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def warp_image_ellipsoid(
+    image: torch.Tensor, source: Pose, driving: Pose, radii: tuple[float, float, float]
+) -> torch.Tensor:
+    """(B, C, H, W) source image -> its head-centred ellipsoid (half axes `radii`, head units) seen in the driving pose.
+
+    Like `warp_image`, but the face is the camera-facing half of an ellipsoid around the head centre instead of the
+    head's mid-plane, so a nod or a turn moves the face's texture across the image as the head's surface moves (a
+    plane through the rotation centre only foreshortens). Every output pixel's viewing ray (along the camera's z)
+    is intersected with the ellipsoid in the driving head frame, and the nearest hit is read at the source pose.
+    Rays that miss the ellipsoid take the ray's point of closest approach (the discriminant clamped at zero), which
+    is continuous at the silhouette and lies on the mid-plane for a frontal head: there, the plane warp.
+    """
+    b, _, h, w = image.shape
+    q = volume_grid(1, h, w, image.device, image.dtype)[0, ..., :2].reshape(1, -1, 2)
+    r = torch.tensor(radii, device=image.device, dtype=image.dtype)
+    rot = driving.rotation
+    # ray X(m) = p0 + m d in the head frame: p0 = R^T ((q - t) / s, 0), d = R^T e_z (the rotation's third row)
+    uv = (q - driving.translation[:, None]) / driving.scale[:, None, None]
+    p0 = uv @ rot[:, :2, :]  # (B, HW, 3)
+    d = rot[:, 2, :][:, None, :]  # (B, 1, 3)
+    a = ((d / r) ** 2).sum(-1)
+    half_b = (p0 * d / r**2).sum(-1)
+    c = ((p0 / r) ** 2).sum(-1) - 1.0
+    disc = (half_b**2 - a * c).clamp(min=1e-6)  # > 0: no infinite gradient of the square root at the silhouette
+    m = torch.where(half_b**2 - a * c > 0, (-half_b - disc.sqrt()) / a, -half_b / a)
+    surface = p0 + m[..., None] * d
+    src_q = source.apply(surface)[..., :2]
+    return F.grid_sample(image, src_q.reshape(b, h, w, 2), mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def move_image(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Resample (B, C, H, W) at every pixel centre + flow (B, 2, h, w; x, y in normalised units, resized to H x W)."""
     h, w = image.shape[-2:]

@@ -18,7 +18,7 @@ from dexbench.model.motion.encoders import (
 )
 from dexbench.model.motion.glimpses import part_mask, paste_parts, sample_glimpses
 from dexbench.model.pose import Pose
-from dexbench.model.warp import move_image, warp_image, warp_volume
+from dexbench.model.warp import move_image, warp_image, warp_image_ellipsoid, warp_volume
 
 
 class PartCanvas(nn.Module):
@@ -133,6 +133,8 @@ class MotionGenerator(nn.Module):
             cfg.output_size == 2 * cfg.image_size and not cfg.image_skip
         ):
             raise ValueError("motion config: output_size must be 0, image_size or 2 x image_size (with image_skip)")
+        if cfg.skip_radii and (len(cfg.skip_radii) != 3 or min(cfg.skip_radii) <= 0):
+            raise ValueError("motion config: skip_radii must be empty (the mid-plane) or three positive half axes")
         self.cfg = cfg
         self.pose_encoder = PoseEncoder(cfg)
         if cfg.expression_input not in ("image", "glimpses"):
@@ -173,6 +175,12 @@ class MotionGenerator(nn.Module):
             return images
         return F.interpolate(images, size=(s, s), mode="area" if images.shape[-1] > s else "bilinear")
 
+    def _warp_source(self, image: torch.Tensor, source_pose: Pose, driving_pose: Pose) -> torch.Tensor:
+        radii = self.cfg.skip_radii
+        if not radii:
+            return warp_image(image, source_pose, driving_pose)
+        return warp_image_ellipsoid(image, source_pose, driving_pose, (radii[0], radii[1], radii[2]))
+
     def render(
         self,
         source: torch.Tensor,
@@ -191,7 +199,7 @@ class MotionGenerator(nn.Module):
         warped = warp_volume(vol, source_pose, driving_pose)
         fused = self.fuse(torch.cat([vol, warped], dim=1))
         b, c, d, h, w = fused.shape
-        image = warp_image(source, source_pose, driving_pose) if self.cfg.image_skip else None
+        image = self._warp_source(source, source_pose, driving_pose) if self.cfg.image_skip else None
         if image is not None and self.cfg.skip_mask_parts:
             image = image * (1.0 - part_mask(driving_pose, self.anchors, self.extents, image.shape[-1]))
         canvas = None
@@ -207,7 +215,7 @@ class MotionGenerator(nn.Module):
             source_hi = F.interpolate(source, size=(size, size), mode="bicubic", align_corners=False)
         elif n != 1:
             source_hi = source_hi.repeat_interleave(n, dim=0)
-        warped_hi = warp_image(source_hi, source_pose, driving_pose)
+        warped_hi = self._warp_source(source_hi, source_pose, driving_pose)
         if flow is not None:
             warped_hi = move_image(warped_hi, flow)
         return self.hires(rgb, feats, warped_hi)

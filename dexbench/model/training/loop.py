@@ -179,6 +179,7 @@ def train(
         seed=cfg.seed + 1000 * accelerator.process_index + (17 if stage.name == "stage2" else 0),
         skip=start * per_process,
         source_contrast=cfg.data.source_contrast,
+        cross_clip=cfg.data.cross_clip,
     )
     loader = torch.utils.data.DataLoader(
         ds, batch_size=per_process, collate_fn=collate, num_workers=cfg.data.num_workers
