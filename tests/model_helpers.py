@@ -23,6 +23,7 @@ TINY_TEST = {
         "discriminator_channels": [8, 16],
         "expression_targets": 5,
         "image_skip": True,
+        "skip_radii": [1.0, 1.2, 1.0],
     },
     "loss": {"adversarial_start": 0, "expression_l1": 5.0, "expression_prior": 1.0},
     "diffusion": {

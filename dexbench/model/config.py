@@ -44,8 +44,8 @@ class MotionConfig:
     # annotated expression parameters an auxiliary linear head reads from the expression code (loss.expression_prior;
     # 0 = no head). SynthHeads annotates 5 (jaw_open, smile, blink_left, blink_right, brow_raise).
     expression_targets: int = 0
-    # also warp the source image itself (its face plane) by the relative pose and fuse it at the decoder's last
-    # stage: full-resolution texture past the 16^3 volume (tiny's deviation; see reference_model/README.md)
+    # also warp the source image itself (as the surface skip_radii names) by the relative pose and fuse it at the
+    # decoder's last stage: full-resolution texture past the 16^3 volume (tiny's deviation; reference_model/README.md)
     image_skip: bool = False
     # what the expression encoder reads: `image` (the whole re-posed driving frame; the paper's FAN on aligned
     # faces) or `glimpses` (tiny: pose-normalised eye + mouth patches, dexbench/model/motion/glimpses.py, sampled
