@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dexbench.model.diffusion.model import DexDiffusion, PoseFeatureBranch
@@ -70,6 +71,25 @@ def test_stage1_encoders_generator_discriminator() -> None:
     d.zero_grad()
     discriminator_loss(d(img), d(pred.detach())).backward()
     _grads_ok(d)
+
+
+@pytest.mark.parametrize("radii", [(), (1.0, 1.2, 1.0)])
+def test_image_skip_surfaces_render_and_pass_gradients_to_the_pose(radii: tuple[float, ...]) -> None:
+    cfg = tiny_config(motion={"skip_radii": list(radii)}).motion
+    torch.manual_seed(0)
+    g = MotionGenerator(cfg)
+    src, drv = random_images(2, cfg.image_size), random_images(2, cfg.image_size, 1)
+    pred, *_ = g(src, torch.cat([src, drv]), drv)
+    assert pred.shape == src.shape
+    pred.abs().mean().backward()
+    grad = g.pose_encoder.head.weight.grad  # the pose's own layer (the blocks' residual scales start at zero)
+    assert grad is not None and bool(grad.isfinite().all()) and grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("radii", [(1.0, 1.2), (1.0, 0.0, 1.0)])
+def test_bad_skip_radii_are_refused(radii: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError, match="skip_radii"):
+        MotionGenerator(tiny_config(motion={"skip_radii": list(radii)}).motion)
 
 
 def test_render_one_source_many_frames() -> None:

@@ -13,7 +13,7 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.pose import Pose
 from dexbench.model.raymap import pixel_grid, ray_map
 from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
-from dexbench.model.warp import warp_image, warp_image_ellipsoid, warp_volume
+from dexbench.model.warp import ellipsoid_surface, warp_image, warp_image_ellipsoid, warp_volume
 
 
 def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
@@ -121,6 +121,37 @@ def test_ellipsoid_image_warp_nods_and_turns_with_the_head() -> None:
     rot = drv.rotation.clone().requires_grad_(True)
     warp_image_ellipsoid(img, src, Pose(rot, drv.translation, drv.scale), radii).sum().backward()
     assert rot.grad is not None and bool(rot.grad.isfinite().all())
+
+
+def test_ellipsoid_surface_against_a_brute_force_search_along_each_ray() -> None:
+    radii = (1.0, 1.2, 1.0)
+    pose = _pose(25.0, -15.0, 10.0, (0.05, -0.1), 0.45)
+    pose = Pose(pose.rotation.double(), pose.translation.double(), pose.scale.double())
+    u = (torch.arange(24, dtype=torch.float64) + 0.5) / 12 - 1
+    q = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1).reshape(1, -1, 2)
+    got = ellipsoid_surface(q, pose, radii)[0]
+    # the same rays, sampled densely: X(m) = P^-1((q, m)); the nearest m inside the ellipsoid, or for rays that
+    # miss, the m where the ellipsoid's metric |X / r| is smallest
+    m = torch.linspace(-3.0, 3.0, 30001, dtype=torch.float64)
+    qm = torch.cat([q[0, :, None].expand(-1, len(m), -1), m[None, :, None].expand(q.shape[1], -1, -1)], -1)
+    pts = pose.inverse_apply(qm.reshape(1, -1, 3)).reshape(q.shape[1], len(m), 3)
+    norm = ((pts / torch.tensor(radii, dtype=torch.float64)) ** 2).sum(-1)
+    inside = norm <= 1.0
+    hit = inside.any(1)
+    first = torch.where(hit, inside.to(torch.int64).argmax(1), norm.argmin(1))
+    want = pts[torch.arange(q.shape[1]), first]
+    assert 50 < int(hit.sum()) < q.shape[1] - 50
+    assert torch.allclose(got, want, atol=3e-3)
+
+    # continuous across the silhouette: the largest step between neighbouring pixels (at the rim, where depth
+    # changes as the square root of the distance) shrinks as the pixels do; a jump would not
+    def largest_step(n: int) -> float:
+        u = (torch.arange(n, dtype=torch.float64) + 0.5) / (n / 2) - 1
+        qq = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1).reshape(1, -1, 2)
+        g = ellipsoid_surface(qq, pose, radii)[0].reshape(n, n, 3)
+        return float(max((g[1:] - g[:-1]).norm(dim=-1).max(), (g[:, 1:] - g[:, :-1]).norm(dim=-1).max()))
+
+    assert largest_step(384) < 0.35 * largest_step(24)
 
 
 def test_guidance_schedule_paper_setting() -> None:

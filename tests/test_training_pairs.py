@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from dexbench.data.reader import ShardReader
 from dexbench.data.training_pairs import TrainingPairs, collate, to_unit_range
-from dexbench.errors import InputFileError
+from dexbench.errors import DexbenchError, InputFileError
 
 
 def test_samples_come_from_one_clip_of_the_split(workspace) -> None:
@@ -28,8 +29,6 @@ def test_samples_come_from_one_clip_of_the_split(workspace) -> None:
     assert np.allclose(s["driving_rotation"].numpy(), ann.rotation, atol=1e-6)
     assert np.allclose(s["driving_landmarks"].numpy(), ann.landmarks * 32 / 64, atol=1e-4)
     ref = reader.frames(recs[0].clip_id, np.array([recs[0].source_frame]))[0]
-    import cv2
-
     expect = cv2.resize(ref, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
     assert np.allclose(s["source"].permute(1, 2, 0).numpy(), expect, atol=1e-5)
 
@@ -149,8 +148,6 @@ def test_cross_clip_sources_come_from_another_clip_of_the_identity(workspace) ->
     assert np.allclose(s["source_rotation"].numpy(), src.rotation[0], atol=1e-6)
     assert np.allclose(s["driving_rotation"].numpy(), drv.rotation, atol=1e-6)
     assert np.allclose(s["source_landmarks"].numpy(), src.landmarks[0] * 32 / 64, atol=1e-4)
-    import cv2
-
     ref = reader.frames(r.source_clip, np.array([r.source_frame]))[0]
     expect = cv2.resize(ref, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
     assert np.allclose(s["source"].permute(1, 2, 0).numpy(), expect, atol=1e-5)
@@ -161,5 +158,19 @@ def test_cross_clip_sources_come_from_another_clip_of_the_identity(workspace) ->
     half = TrainingPairs(workspace.shards, size=16, seed=1, buffer=8, cross_clip=0.5)
     crossed = sum(bool(r.source_clip) for r in itertools.islice(half.records(), 200))
     assert 60 < crossed < 140
-    with pytest.raises(Exception, match="cross_clip"):
+    with pytest.raises(DexbenchError, match="cross_clip"):
         TrainingPairs(workspace.shards, cross_clip=1.5)
+    # expression contrast picks, among the source clip's candidates, the frame farthest from the driver: so a cross-
+    # clip source differs from the driving frame in expression more than a plain cross-clip draw does
+    plain_gap, contrast_gap = [], []
+    for gaps, contrast in ((plain_gap, 0), (contrast_gap, 4)):
+        pairs = TrainingPairs(workspace.shards, size=16, seed=2, buffer=8, cross_clip=1.0, source_contrast=contrast)
+        for rec in itertools.islice(pairs.records(), 60):
+            e_src = reader.annotations(rec.source_clip, np.array([rec.source_frame])).expression[0]
+            e_drv = reader.annotations(rec.clip_id, np.array(rec.driving_frames)).expression.mean(0)
+            gaps.append(np.abs(e_src - e_drv).sum())
+    assert np.mean(contrast_gap) > 1.2 * np.mean(plain_gap)
+    # resuming mid-stream (skip) yields the very samples the uninterrupted stream does
+    resumed = next(iter(TrainingPairs(workspace.shards, size=32, seed=1, buffer=8, cross_clip=1.0, source_contrast=3,
+                                      skip=5)))  # fmt: skip
+    assert torch.equal(resumed["source"], ds.load(recs[5])["source"])

@@ -196,6 +196,17 @@ class TrainingPairs(IterableDataset):
                     self._groups.append((f.stem, g, per_clip))
         if not self._groups:
             raise InputFileError(self.root, f"no clip has {1 + self.n_driving} frames in split {split!r}")
+        # per row group: clip -> the other clips of its identity there (cross_clip pairs never span row groups)
+        self._siblings: list[dict[str, list[str]]] = [
+            {c: sorted(o for o in per_clip if o != c and self._identity[o] == self._identity[c]) for c in per_clip}
+            for _, _, per_clip in self._groups
+        ]
+        if self.cross_clip > 0 and not any(any(sib.values()) for sib in self._siblings):
+            raise InputFileError(
+                self.root,
+                "cross_clip > 0, but no row group holds two clips of one identity",
+                "shard an identity's clips together (SynthHeads does), or set data.cross_clip to 0",
+            )
         self._ann: dict[str, _ShardAnnotations] = {}
         self._frames: OrderedDict[tuple[str, int], _RowGroup] = OrderedDict()
 
@@ -212,8 +223,9 @@ class TrainingPairs(IterableDataset):
                 for clip in rng.permutation(sorted(per_clip)):
                     frames = per_clip[str(clip)]
                     for _ in range(self.pairs_per_clip):
-                        # the draw order of the default sampling (source, then driving window) is kept
-                        src_clip = self._other_clip(str(clip), per_clip, rng) if self.cross_clip > 0 else ""
+                        # the draw order of the default sampling (source, then driving window) is kept; cross_clip's
+                        # draws come first, and only when it is on, so that streams without it are unchanged
+                        src_clip = self._other_clip(self._siblings[gi][str(clip)], rng) if self.cross_clip > 0 else ""
                         src_frames = per_clip[src_clip] if src_clip else frames
                         if self.source_contrast > 1:
                             drv = self._driving_window(frames, rng)
@@ -232,31 +244,30 @@ class TrainingPairs(IterableDataset):
         start = int(rng.integers(0, len(frames) - self.n_driving + 1))
         return tuple(int(x) for x in frames[start : start + self.n_driving])
 
-    def _other_clip(self, clip: str, per_clip: dict[str, np.ndarray], rng: np.random.Generator) -> str:
-        """With probability cross_clip, a random other clip of `clip`'s identity in this row group; else ""."""
+    def _other_clip(self, siblings: list[str], rng: np.random.Generator) -> str:
+        """With probability cross_clip, one of `siblings` (the driver identity's other clips here); else ""."""
         if rng.random() >= self.cross_clip:
             return ""
-        who = self._identity[clip]
-        others = sorted(c for c in per_clip if c != clip and self._identity[c] == who)
-        return str(others[int(rng.integers(len(others)))]) if others else ""
+        return siblings[int(rng.integers(len(siblings)))] if siblings else ""
 
     def _contrast_source(
         self,
         shard: str,
-        clip: str,
+        drv_clip: str,
         src_clip: str,
-        frames: np.ndarray,
+        src_frames: np.ndarray,
         drv: tuple[int, ...],
         rng: np.random.Generator,
     ) -> int:
-        """Expression-contrast sampling: of `source_contrast` random frames of the clip, the one whose expression
-        annotation (exact on SynthHeads; the annotator's estimate on real data) is farthest from the driving
-        frames' mean. Same-clip pairs otherwise often share the expression, and the generator learns to copy the
-        source's eyes and mouth instead of drawing the driver's code."""
-        cand = rng.choice(frames, size=min(self.source_contrast, len(frames)), replace=False)  # of src_clip
+        """Expression-contrast sampling: of `source_contrast` random frames of the source clip (`src_frames` of
+        `src_clip`), the one whose expression annotation (exact on SynthHeads; the annotator's estimate on real data)
+        is farthest from the mean of the driving frames `drv` of `drv_clip`. Same-clip pairs otherwise often share
+        the expression, and the generator learns to copy the source's eyes and mouth instead of drawing the
+        driver's code."""
+        cand = rng.choice(src_frames, size=min(self.source_contrast, len(src_frames)), replace=False)
         ann = self._shard_annotations(shard)
         expr = ann.arrays["expression"]
-        target = expr[ann.rows(clip, list(drv))].mean(0)
+        target = expr[ann.rows(drv_clip, list(drv))].mean(0)
         dist = np.abs(expr[ann.rows(src_clip, [int(c) for c in cand])] - target).sum(1)
         return int(cand[int(np.argmax(dist))])
 

@@ -22,8 +22,9 @@ class DataConfig:
     # expression-contrast pairs (tiny): > 1 = the source is the most expression-different (by the shards'
     # expression annotation) of this many random frames of the driver's clip; 0 = a uniformly random frame (paper)
     source_contrast: int = 0
-    # the probability that a pair's source comes from another clip of the driver's identity (SynthHeads renders two
-    # clips per identity): same-clip pairs turn the head a few degrees, cross-reenactment several times that
+    # the probability that a pair's source comes from another clip of the driver's identity in the same row group
+    # (SynthHeads renders two per identity, sharded together), for both stages' pairs: same-clip pairs turn the
+    # head a few degrees, cross-reenactment several times that (tried for tiny, off: reference_model/README.md)
     cross_clip: float = 0.0
 
 

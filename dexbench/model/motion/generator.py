@@ -176,6 +176,7 @@ class MotionGenerator(nn.Module):
         return F.interpolate(images, size=(s, s), mode="area" if images.shape[-1] > s else "bilinear")
 
     def _warp_source(self, image: torch.Tensor, source_pose: Pose, driving_pose: Pose) -> torch.Tensor:
+        """The image skip's warp of the source: as the head's mid-plane, or as the ellipsoid `skip_radii` names."""
         radii = self.cfg.skip_radii
         if not radii:
             return warp_image(image, source_pose, driving_pose)
