@@ -13,7 +13,7 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.pose import Pose
 from dexbench.model.raymap import pixel_grid, ray_map
 from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
-from dexbench.model.warp import ellipsoid_surface, warp_image, warp_image_ellipsoid, warp_volume
+from dexbench.model.warp import ellipsoid_surface, move_image, warp_image, warp_image_ellipsoid, warp_volume
 
 
 def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
@@ -152,6 +152,34 @@ def test_ellipsoid_surface_against_a_brute_force_search_along_each_ray() -> None
         return float(max((g[1:] - g[:-1]).norm(dim=-1).max(), (g[:, 1:] - g[:, :-1]).norm(dim=-1).max()))
 
     assert largest_step(384) < 0.35 * largest_step(24)
+
+
+def test_warps_keep_float32_coordinates_under_bf16_autocast() -> None:
+    # GPU training runs under bf16 autocast; CPU autocast rounds the same products, so the guard is testable here.
+    # Without it the pose products round to 8 mantissa bits and the ellipsoid warp of a unit-variance image moved
+    # by up to ~1.2 at 64 px
+    g = torch.Generator().manual_seed(0)
+    src, drv = _pose(20.0, -10.0, 5.0, (0.05, 0.0), 0.5), _pose(-15.0, 12.0, -8.0, (-0.05, 0.1), 0.55)
+    img = torch.randn(1, 3, 64, 64, generator=g)
+    vol = torch.randn(1, 4, 8, 16, 16, generator=g).bfloat16()
+    flow = 0.05 * torch.randn(1, 2, 16, 16, generator=g)
+    want = (
+        warp_image_ellipsoid(img, src, drv, (1.0, 1.2, 1.0)),
+        warp_image(img, src, drv),
+        move_image(img, flow),
+        warp_volume(vol.float(), src, drv),
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = (
+            warp_image_ellipsoid(img, src, drv, (1.0, 1.2, 1.0)),
+            warp_image(img, src, drv),
+            move_image(img, flow),
+            warp_volume(vol, src, drv),
+        )
+    for a, b in zip(got[:3], want[:3], strict=True):
+        assert a.dtype == torch.float32 and torch.equal(a, b)
+    assert got[3].dtype == torch.bfloat16  # the input's dtype back; only the output's own rounding differs
+    assert (got[3].float() - want[3]).abs().max() < 0.02
 
 
 def test_guidance_schedule_paper_setting() -> None:

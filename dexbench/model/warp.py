@@ -7,10 +7,40 @@ matches the view volume's (x right, y down, z forward), all in [-1, 1] (align_co
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
 import torch
 import torch.nn.functional as F
 
 from dexbench.model.pose import Pose
+
+_Warp = TypeVar("_Warp", bound=Callable[..., torch.Tensor])
+
+
+def float32_coordinates(fn: _Warp) -> _Warp:
+    """Run a warp with autocast off and its tensors in float32, and return its result in the input's dtype.
+
+    Under bf16 autocast (GPU training) the pose products and the sampling grid would be rounded to bf16's 8-bit
+    mantissa: ~0.4 % of the image's half width, a quarter pixel at 64 px and more at base's 256-512 px. Where
+    everything is float32 already (CPU) this changes nothing, to the bit.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        def f32(a: object) -> object:
+            if isinstance(a, torch.Tensor) and a.is_floating_point():
+                return a.float()
+            if isinstance(a, Pose):
+                return Pose(a.rotation.float(), a.translation.float(), a.scale.float())
+            return a
+
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            out = fn(x.float(), *(f32(a) for a in args), **{k: f32(v) for k, v in kwargs.items()})
+        return out.to(x.dtype)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def volume_grid(depth: int, height: int, width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -23,6 +53,7 @@ def volume_grid(depth: int, height: int, width: int, device: torch.device, dtype
     return torch.stack([x, y, z], dim=-1)
 
 
+@float32_coordinates
 def warp_volume(volume: torch.Tensor, source: Pose, driving: Pose) -> torch.Tensor:
     """(B, C, D, H, W) source-pose volume -> the same content seen in the driving pose."""
     b, _, d, h, w = volume.shape
@@ -33,6 +64,7 @@ def warp_volume(volume: torch.Tensor, source: Pose, driving: Pose) -> torch.Tens
     )
 
 
+@float32_coordinates
 def warp_image(image: torch.Tensor, source: Pose, driving: Pose) -> torch.Tensor:
     """(B, C, H, W) source image -> its face plane (the head frame's z = 0 plane) seen in the driving pose.
 
@@ -75,6 +107,7 @@ def ellipsoid_surface(q: torch.Tensor, pose: Pose, radii: tuple[float, float, fl
     return p0 + m[..., None] * d
 
 
+@float32_coordinates
 def warp_image_ellipsoid(
     image: torch.Tensor, source: Pose, driving: Pose, radii: tuple[float, float, float]
 ) -> torch.Tensor:
@@ -92,6 +125,7 @@ def warp_image_ellipsoid(
     return F.grid_sample(image, src_q.reshape(b, h, w, 2), mode="bilinear", padding_mode="border", align_corners=False)
 
 
+@float32_coordinates
 def move_image(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Resample (B, C, H, W) at every pixel centre + flow (B, 2, h, w; x, y in normalised units, resized to H x W)."""
     h, w = image.shape[-2:]
