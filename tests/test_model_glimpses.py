@@ -113,6 +113,28 @@ def test_part_mask_covers_the_parts_only() -> None:
     assert 0 < m.mean() < 0.2
 
 
+def test_glimpse_geometry_keeps_float32_under_bf16_autocast() -> None:
+    # as the warps (tests/test_model_geometry.py): without the guard, bf16 autocast moved the glimpses by up to ~1.2
+    anchors, extents = torch.tensor([[-0.4, -0.1, -0.9], [0.0, 0.9, -0.85]]), torch.tensor([0.36, 0.5])
+    pose = _pose(15.0, -8.0, 6.0)
+    image = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    canvas = torch.randn(1, 2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    jitter = torch.tensor([[0.05, -0.03, 0.02]])
+    want = (
+        sample_glimpses(image, pose, anchors, extents, 16, jitter),
+        paste_parts(canvas, pose, anchors, extents, 32),
+        part_mask(pose, anchors, extents, 32),
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = (
+            sample_glimpses(image, pose, anchors, extents, 16, jitter),
+            paste_parts(canvas, pose, anchors, extents, 32),
+            part_mask(pose, anchors, extents, 32),
+        )
+    for a, b in zip(got, want, strict=True):
+        assert a.dtype == torch.float32 and torch.equal(a, b)
+
+
 def test_glimpse_generator_shapes_and_gradients() -> None:
     cfg = tiny_config(motion=GLIMPSE).motion
     g = MotionGenerator(cfg)

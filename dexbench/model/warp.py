@@ -27,18 +27,19 @@ def float32_coordinates(fn: _Warp) -> _Warp:
     everything is float32 already (CPU) this changes nothing, to the bit.
     """
 
-    @functools.wraps(fn)
-    def wrapper(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
-        def f32(a: object) -> object:
-            if isinstance(a, torch.Tensor) and a.is_floating_point():
-                return a.float()
-            if isinstance(a, Pose):
-                return Pose(a.rotation.float(), a.translation.float(), a.scale.float())
-            return a
+    def f32(a: object) -> object:
+        if isinstance(a, torch.Tensor) and a.is_floating_point():
+            return a.float()
+        if isinstance(a, Pose):
+            return Pose(a.rotation.float(), a.translation.float(), a.scale.float())
+        return a
 
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            out = fn(x.float(), *(f32(a) for a in args), **{k: f32(v) for k, v in kwargs.items()})
-        return out.to(x.dtype)
+    @functools.wraps(fn)
+    def wrapper(x: torch.Tensor | Pose, *args: object, **kwargs: object) -> torch.Tensor:
+        like = x.translation if isinstance(x, Pose) else x  # the dtype and device the caller works in
+        with torch.autocast(device_type=like.device.type, enabled=False):
+            out = fn(f32(x), *(f32(a) for a in args), **{k: f32(v) for k, v in kwargs.items()})
+        return out.to(like.dtype)
 
     return wrapper  # type: ignore[return-value]
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dexbench.model.pose import Pose
+from dexbench.model.warp import float32_coordinates
 
 
 def glimpse_points(
@@ -35,6 +36,7 @@ def glimpse_points(
     return anchors[None, :, None, None, :] + extents[None, :, None, None, None] * offs
 
 
+@float32_coordinates
 def sample_glimpses(
     image: torch.Tensor,
     pose: Pose,
@@ -55,6 +57,7 @@ def sample_glimpses(
     return g.reshape(b, 3 * p, size, size)
 
 
+@float32_coordinates
 def part_mask(pose: Pose, anchors: torch.Tensor, extents: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 1, size, size): 1 inside the image ellipses the glimpse patches cover at `pose` (0 elsewhere)."""
     b = len(pose)
@@ -69,6 +72,7 @@ def part_mask(pose: Pose, anchors: torch.Tensor, extents: torch.Tensor, size: in
     return ((dx**2 + dy**2) <= 1.0).any(dim=1, keepdim=True).to(centre.dtype)
 
 
+@float32_coordinates
 def paste_parts(
     canvas: torch.Tensor, pose: Pose, anchors: torch.Tensor, extents: torch.Tensor, size: int
 ) -> torch.Tensor:
