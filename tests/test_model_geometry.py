@@ -13,7 +13,14 @@ from dexbench.model.guidance import GuidanceSchedule
 from dexbench.model.pose import Pose
 from dexbench.model.raymap import pixel_grid, ray_map
 from dexbench.model.rotation import geodesic_deg, matrix_to_rotation_6d, rotation_6d_to_matrix
-from dexbench.model.warp import ellipsoid_surface, move_image, warp_image, warp_image_ellipsoid, warp_volume
+from dexbench.model.warp import (
+    ellipsoid_surface,
+    move_image,
+    volume_grid,
+    warp_image,
+    warp_image_ellipsoid,
+    warp_volume,
+)
 
 
 def _pose(yaw=0.0, pitch=0.0, roll=0.0, t=(0.0, 0.0), s=1.0) -> Pose:
@@ -112,8 +119,7 @@ def test_ellipsoid_image_warp_nods_and_turns_with_the_head() -> None:
     # rays that miss the ellipsoid fall back to the mid-plane: for a frontal driving head, the plane warp there
     src, drv = _pose(20.0, 10.0, 0.0, (0.05, 0.0), 0.4), _pose(0.0, 0.0, 15.0, (-0.1, 0.05), 0.4)
     ell, plane = warp_image_ellipsoid(img, src, drv, radii), warp_image(img, src, drv)
-    u = (torch.arange(16.0) + 0.5) / 8 - 1
-    q = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1) - torch.tensor([-0.1, 0.05])
+    q = volume_grid(1, 16, 16, img.device, img.dtype)[0, ..., :2] - torch.tensor([-0.1, 0.05])
     rotated = q @ drv.rotation[0, :2, :2]  # head-frame (x, y) of each pixel (R^T q, as row vectors)
     outside = ((rotated / 0.4 / torch.tensor([1.0, 1.2])) ** 2).sum(-1) > 1.05
     assert outside.sum() > 20 and torch.allclose(ell[..., outside], plane[..., outside], atol=1e-4)
@@ -127,8 +133,7 @@ def test_ellipsoid_surface_against_a_brute_force_search_along_each_ray() -> None
     radii = (1.0, 1.2, 1.0)
     pose = _pose(25.0, -15.0, 10.0, (0.05, -0.1), 0.45)
     pose = Pose(pose.rotation.double(), pose.translation.double(), pose.scale.double())
-    u = (torch.arange(24, dtype=torch.float64) + 0.5) / 12 - 1
-    q = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1).reshape(1, -1, 2)
+    q = volume_grid(1, 24, 24, torch.device("cpu"), torch.float64)[0, ..., :2].reshape(1, -1, 2)
     got = ellipsoid_surface(q, pose, radii)[0]
     # the same rays, sampled densely: X(m) = P^-1((q, m)); the nearest m inside the ellipsoid, or for rays that
     # miss, the m where the ellipsoid's metric |X / r| is smallest
@@ -146,8 +151,7 @@ def test_ellipsoid_surface_against_a_brute_force_search_along_each_ray() -> None
     # continuous across the silhouette: the largest step between neighbouring pixels (at the rim, where depth
     # changes as the square root of the distance) shrinks as the pixels do; a jump would not
     def largest_step(n: int) -> float:
-        u = (torch.arange(n, dtype=torch.float64) + 0.5) / (n / 2) - 1
-        qq = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1).reshape(1, -1, 2)
+        qq = volume_grid(1, n, n, torch.device("cpu"), torch.float64)[0, ..., :2].reshape(1, -1, 2)
         g = ellipsoid_surface(qq, pose, radii)[0].reshape(n, n, 3)
         return float(max((g[1:] - g[:-1]).norm(dim=-1).max(), (g[:, 1:] - g[:, :-1]).norm(dim=-1).max()))
 
