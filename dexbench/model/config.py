@@ -96,6 +96,9 @@ class LossConfig:
     perceptual: float = 0.0  # LPIPS-VGG; needs user-supplied VGG16 weights (see reference_model/README.md)
     face_perceptual: float = 0.0
     adversarial: float = 0.1
+    # pix2pixHD / FOMM feature matching: L1 between the patch discriminator's activations on output and target, a
+    # learned perceptual term where LPIPS-VGG's weights are missing (from adversarial_start, like the GAN term)
+    feature_matching: float = 0.0
     pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
     expression_l1: float = 0.0  # L1 inside the driver's eyes + mouth ellipses: where expression lives in the image
     expression_prior: float = 0.0  # regress the expression annotation from the code (needs motion.expression_targets)

@@ -11,7 +11,12 @@ import torch.nn.functional as F
 from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
 from dexbench.model.motion.augment import eyes_mouth_mask, face_mask, mask_eyes_mouth, repose
-from dexbench.model.motion.discriminator import PatchDiscriminator, discriminator_loss, generator_loss
+from dexbench.model.motion.discriminator import (
+    PatchDiscriminator,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_loss,
+)
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.pose import Pose
 
@@ -57,6 +62,11 @@ class Stage1:
                     f"loss.{name} needs motion.expression_input: glimpses and motion.expression_targets > 0",
                     f"set them in the config (or loss.{name} to 0)",
                 )
+        if cfg.loss.feature_matching > 0 and cfg.loss.adversarial <= 0:
+            raise DexbenchError(
+                "loss.feature_matching needs loss.adversarial > 0 (the discriminator only trains with the GAN term)",
+                "set loss.adversarial (tiny: 0.1) or loss.feature_matching to 0",
+            )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
@@ -166,7 +176,14 @@ class Stage1:
             # produces no gradient leaves its reducer waiting for one
             D = self.accelerator.unwrap_model(self.D)
             D.requires_grad_(False)
-            losses["adv_g"] = generator_loss(D(pred))
+            if lc.feature_matching > 0:
+                fake = D.features(pred)
+                with torch.no_grad():
+                    real = D.features(target)
+                losses["adv_g"] = generator_loss(fake[-1])
+                losses["feature_matching"] = feature_matching_loss(fake, real)
+            else:
+                losses["adv_g"] = generator_loss(D(pred))
             D.requires_grad_(True)
         weights = {
             "l1": lc.l1,
@@ -180,6 +197,7 @@ class Stage1:
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,
+            "feature_matching": lc.feature_matching,
         }
         total = sum(weights[k] * v for k, v in losses.items())
         self.opt_g.zero_grad(set_to_none=True)
@@ -195,6 +213,8 @@ class Stage1:
             logs["adv_d"] = float(d_loss.detach())
         else:
             logs["adv_g"] = logs["adv_d"] = float("nan")
+            if lc.feature_matching > 0:
+                logs["feature_matching"] = float("nan")
         return {k: logs[k] for k in sorted(logs)}
 
     def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> torch.Tensor:
