@@ -174,3 +174,25 @@ def test_cross_clip_sources_come_from_another_clip_of_the_identity(workspace) ->
     resumed = next(iter(TrainingPairs(workspace.shards, size=32, seed=1, buffer=8, cross_clip=1.0, source_contrast=3,
                                       skip=5)))  # fmt: skip
     assert torch.equal(resumed["source"], ds.load(recs[5])["source"])
+
+
+def test_cross_clip_without_sibling_clips_keeps_same_clip_pairs_and_says_so(workspace, tmp_path, capsys) -> None:
+    import json
+
+    from dexbench.data.recipes.synthheads import build_shards
+    from dexbench.model.training.loop import train
+    from dexbench.model.training.stage1 import Stage1
+    from tests.model_helpers import tiny_config
+
+    lone = tmp_path / "shards"
+    build_shards(workspace.raw, lone, clips_per_shard=1)  # one clip per row group: no source can cross
+    ds = TrainingPairs(lone, size=16, seed=1, buffer=8, cross_clip=1.0)
+    assert ds.crossable == 0 and ds.n_clips > 0
+    assert not any(r.source_clip for r in itertools.islice(ds.records(), 30))
+    both = TrainingPairs(workspace.shards, size=16, seed=1, buffer=8, cross_clip=1.0)
+    assert both.crossable == both.n_clips > 0  # the shared workspace shards an identity's two clips together
+    capsys.readouterr()
+    train(Stage1, tiny_config(str(lone), data={"cross_clip": 0.2}), tmp_path / "s1", max_steps=1, cpu=True)
+    assert "no row group" in capsys.readouterr().err
+    run = json.loads((tmp_path / "s1" / "run.json").read_text())
+    assert run["cross_clip_clips"] == {"crossable": 0, "total": ds.n_clips}

@@ -201,12 +201,10 @@ class TrainingPairs(IterableDataset):
             {c: sorted(o for o in per_clip if o != c and self._identity[o] == self._identity[c]) for c in per_clip}
             for _, _, per_clip in self._groups
         ]
-        if self.cross_clip > 0 and not any(any(sib.values()) for sib in self._siblings):
-            raise InputFileError(
-                self.root,
-                "cross_clip > 0, but no row group holds two clips of one identity",
-                "shard an identity's clips together (SynthHeads does), or set data.cross_clip to 0",
-            )
+        # clips whose source can come from another clip; a clip without a sibling keeps same-clip pairs, so a config
+        # with cross_clip > 0 still trains on one-clip-per-identity data (the trainer says so: `crossable` is 0)
+        self.crossable = len({c for sib in self._siblings for c, others in sib.items() if others})
+        self.n_clips = len({c for sib in self._siblings for c in sib})
         self._ann: dict[str, _ShardAnnotations] = {}
         self._frames: OrderedDict[tuple[str, int], _RowGroup] = OrderedDict()
 

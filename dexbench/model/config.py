@@ -24,7 +24,8 @@ class DataConfig:
     source_contrast: int = 0
     # the probability that a pair's source comes from another clip of the driver's identity in the same row group
     # (SynthHeads renders two per identity, sharded together), for both stages' pairs: same-clip pairs turn the
-    # head a few degrees, cross-reenactment several times that (tried for tiny, off: reference_model/README.md)
+    # head a few degrees, cross-reenactment several times that (tiny: 0.2, reference_model/README.md); a clip
+    # with no sibling in its row group keeps same-clip pairs
     cross_clip: float = 0.0
 
 

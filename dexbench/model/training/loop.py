@@ -126,7 +126,7 @@ def train(
     on_step: Callable[[int, dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Train one stage into `run_dir`; returns the run summary (also written to run.json)."""
-    from dexbench.progress import track
+    from dexbench.progress import console, track
 
     run_dir = Path(run_dir)
     ckpt_root = run_dir / "checkpoints"
@@ -181,6 +181,17 @@ def train(
         source_contrast=cfg.data.source_contrast,
         cross_clip=cfg.data.cross_clip,
     )
+    if cfg.data.cross_clip > 0:
+        # what the probability could act on (recorded: a clip without a sibling in its row group never crosses)
+        summary["cross_clip_clips"] = {"crossable": ds.crossable, "total": ds.n_clips}
+        if ds.crossable == 0 and accelerator.is_main_process:
+            console.print(
+                f"note: data.cross_clip is {cfg.data.cross_clip}, but no row group of {cfg.data.shards} holds two "
+                "clips of one identity: every pair stays within its clip. Shard an identity's clips together "
+                "(SynthHeads does) for cross-clip pairs, or set data.cross_clip to 0 to silence this.",
+                markup=False,
+                style="yellow",
+            )
     loader = torch.utils.data.DataLoader(
         ds, batch_size=per_process, collate_fn=collate, num_workers=cfg.data.num_workers
     )
