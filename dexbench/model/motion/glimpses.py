@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from dexbench.model.pose import Pose
-from dexbench.model.warp import float32_coordinates
+from dexbench.model.warp import float32_coordinates, volume_grid
 
 
 def glimpse_points(
@@ -26,9 +26,7 @@ def glimpse_points(
     anchors (P, 3) patch centres; extents (P,) half side lengths (head units); jitter (B, 3) optional per-sample
     (shift x, shift y, log zoom) in units of each patch's half side (a training augmentation).
     """
-    lin = (torch.arange(size, dtype=anchors.dtype, device=anchors.device) + 0.5) * (2.0 / size) - 1.0
-    gy, gx = torch.meshgrid(lin, lin, indexing="ij")
-    offs = torch.stack([gx, gy, torch.zeros_like(gx)], dim=-1)[None, None]  # (1, 1, S, S, 3)
+    offs = volume_grid(1, size, size, anchors.device, anchors.dtype)[None]  # (1, 1, S, S, 3): pixel centres, z = 0
     if jitter is not None:
         zoom = torch.exp(jitter[:, 2])[:, None, None, None, None]
         shift = torch.cat([jitter[:, :2], torch.zeros_like(jitter[:, :1])], dim=1)[:, None, None, None, :]
@@ -65,8 +63,8 @@ def part_mask(pose: Pose, anchors: torch.Tensor, extents: torch.Tensor, size: in
     centre = pose.apply(anchors[None].expand(b, -1, -1))[..., :2]  # (B, P, 2)
     m2 = pose.scale[:, None, None, None] * pose.rotation[:, None, :2, :2]  # (B, 1, 2, 2): the patch's in-plane map
     half = (m2.abs().sum(-1) * extents[None, :, None]).clamp(min=1e-3)  # (B, P, 2) axis-aligned half widths
-    lin = (torch.arange(size, dtype=centre.dtype, device=centre.device) + 0.5) * (2.0 / size) - 1.0
-    gy, gx = torch.meshgrid(lin, lin, indexing="ij")
+    grid = volume_grid(1, size, size, centre.device, centre.dtype)[0]
+    gx, gy = grid[..., 0], grid[..., 1]
     dx = (gx[None, None] - centre[..., 0, None, None]) / half[..., 0, None, None]
     dy = (gy[None, None] - centre[..., 1, None, None]) / half[..., 1, None, None]
     return ((dx**2 + dy**2) <= 1.0).any(dim=1, keepdim=True).to(centre.dtype)
@@ -84,9 +82,7 @@ def paste_parts(
     """
     b, p, c, h, w = canvas.shape
     anchors, extents = anchors.to(canvas), extents.to(canvas)
-    lin = (torch.arange(size, dtype=canvas.dtype, device=canvas.device) + 0.5) * (2.0 / size) - 1.0
-    gy, gx = torch.meshgrid(lin, lin, indexing="ij")
-    q = torch.stack([gx, gy], dim=-1).reshape(1, 1, -1, 2)  # (1, 1, HW, 2)
+    q = volume_grid(1, size, size, canvas.device, canvas.dtype)[0, ..., :2].reshape(1, 1, -1, 2)  # (1, 1, HW, 2)
     a = pose.scale[:, None, None] * pose.rotation[:, :2, :2]  # (B, 2, 2)
     det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
     det = torch.where(det.abs() < 0.05, torch.full_like(det, 0.05), det)
