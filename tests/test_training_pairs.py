@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import cv2
 import numpy as np
@@ -11,8 +12,12 @@ import torch
 from torch.utils.data import DataLoader
 
 from dexbench.data.reader import ShardReader
+from dexbench.data.recipes.synthheads import build_shards
 from dexbench.data.training_pairs import TrainingPairs, collate, to_unit_range
 from dexbench.errors import DexbenchError, InputFileError
+from dexbench.model.training import loop
+from dexbench.model.training.stage1 import Stage1
+from tests.model_helpers import tiny_config
 
 
 def test_samples_come_from_one_clip_of_the_split(workspace) -> None:
@@ -177,13 +182,6 @@ def test_cross_clip_sources_come_from_another_clip_of_the_identity(workspace) ->
 
 
 def test_cross_clip_without_sibling_clips_keeps_same_clip_pairs_and_says_so(workspace, tmp_path, capsys) -> None:
-    import json
-
-    from dexbench.data.recipes.synthheads import build_shards
-    from dexbench.model.training.loop import train
-    from dexbench.model.training.stage1 import Stage1
-    from tests.model_helpers import tiny_config
-
     lone = tmp_path / "shards"
     build_shards(workspace.raw, lone, clips_per_shard=1)  # one clip per row group: no source can cross
     ds = TrainingPairs(lone, size=16, seed=1, buffer=8, cross_clip=1.0)
@@ -192,7 +190,7 @@ def test_cross_clip_without_sibling_clips_keeps_same_clip_pairs_and_says_so(work
     both = TrainingPairs(workspace.shards, size=16, seed=1, buffer=8, cross_clip=1.0)
     assert both.crossable == both.n_clips > 0  # the shared workspace shards an identity's two clips together
     capsys.readouterr()
-    train(Stage1, tiny_config(str(lone), data={"cross_clip": 0.2}), tmp_path / "s1", max_steps=1, cpu=True)
+    loop.train(Stage1, tiny_config(str(lone), data={"cross_clip": 0.2}), tmp_path / "s1", max_steps=1, cpu=True)
     assert "no row group" in capsys.readouterr().err
     run = json.loads((tmp_path / "s1" / "run.json").read_text())
     assert run["cross_clip_clips"] == {"crossable": 0, "total": ds.n_clips}
