@@ -107,6 +107,9 @@ class LossConfig:
     # expression back from the output's glimpses with the encoder and head frozen, and regress it to that sample's
     # annotation, so the decoder must draw the code rather than copy the source's eyes and mouth (needs the head)
     code_swap: float = 0.0
+    # the GAN term on the code-swap renderings too (needs code_swap and adversarial): the discriminator also sees
+    # them as fakes, so the renderer cannot signal another code to the frozen read-back with unnatural colours
+    code_swap_adversarial: float = 0.0
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
     # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap

@@ -67,6 +67,12 @@ class Stage1:
                 "loss.feature_matching needs loss.adversarial > 0 (the discriminator only trains with the GAN term)",
                 "set loss.adversarial (tiny: 0.1) or loss.feature_matching to 0",
             )
+        if cfg.loss.code_swap_adversarial > 0 and (cfg.loss.code_swap <= 0 or cfg.loss.adversarial <= 0):
+            raise DexbenchError(
+                "loss.code_swap_adversarial needs loss.code_swap > 0 and loss.adversarial > 0 (it judges the code-swap "
+                "renderings with the GAN term's discriminator)",
+                "set loss.code_swap and loss.adversarial (tiny: 3.0 and 0.1) or loss.code_swap_adversarial to 0",
+            )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
@@ -158,8 +164,9 @@ class Stage1:
                     "set motion.expression_targets to the annotation's length (or loss.expression_prior to 0)",
                 )
             losses["expression_prior"] = ((out["readout"] - target_expr) ** 2).sum(1).mean()
+        swapped = None
         if lc.code_swap > 0:
-            losses["code_swap"] = self._code_swap(out, batch["driving_expression"][:, 0].to(dev))
+            losses["code_swap"], swapped = self._code_swap(out, batch["driving_expression"][:, 0].to(dev))
         if lc.source_recon > 0:
             losses["source_recon"] = self._source_recon(out)
         if lc.keep_expression > 0:
@@ -184,6 +191,8 @@ class Stage1:
                 losses["feature_matching"] = feature_matching_loss(fake, real)
             else:
                 losses["adv_g"] = generator_loss(D(pred))
+            if lc.code_swap_adversarial > 0:
+                losses["adv_swap"] = generator_loss(D(swapped))
             D.requires_grad_(True)
         weights = {
             "l1": lc.l1,
@@ -197,6 +206,7 @@ class Stage1:
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,
+            "adv_swap": lc.code_swap_adversarial,
             "feature_matching": lc.feature_matching,
         }
         total = sum(weights[k] * v for k, v in losses.items())
@@ -206,7 +216,8 @@ class Stage1:
         logs = {k: float(v.detach()) for k, v in losses.items()}
         logs["total_g"] = float(total.detach())
         if use_adv:
-            d_loss = discriminator_loss(self.D(target), self.D(pred.detach()))
+            fake = pred.detach() if "adv_swap" not in losses else torch.cat([pred.detach(), swapped.detach()])
+            d_loss = discriminator_loss(self.D(target), self.D(fake))
             self.opt_d.zero_grad(set_to_none=True)
             self.accelerator.backward(d_loss)
             self.opt_d.step()
@@ -215,14 +226,19 @@ class Stage1:
             logs["adv_g"] = logs["adv_d"] = float("nan")
             if lc.feature_matching > 0:
                 logs["feature_matching"] = float("nan")
+            if lc.code_swap_adversarial > 0:
+                logs["adv_swap"] = float("nan")
         return {k: logs[k] for k in sorted(logs)}
 
-    def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> torch.Tensor:
+    def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Render source i at its driving pose with sample i+1's code (another clip, usually another identity),
         read the expression back from the rendering's glimpses and regress it to sample i+1's annotation. The
-        encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly."""
+        encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly. Returns the
+        loss and the renderings (for loss.code_swap_adversarial)."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
-        return self._drawn_code_loss(G, out, out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0))
+        code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
+        pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
+        return self._read_back_loss(G, pred, out["pose_d"], target), pred
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
@@ -239,7 +255,15 @@ class Stage1:
         """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering against
         `target` (squared error summed over the expression parameters, mean over the batch)."""
         pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-        return ((self._read_back(G, pred, out["pose_d"]) - target) ** 2).sum(1).mean()
+        return self._read_back_loss(G, pred, out["pose_d"], target)
+
+    @classmethod
+    def _read_back_loss(
+        cls, G: MotionGenerator, images: torch.Tensor, pose: Pose, target: torch.Tensor
+    ) -> torch.Tensor:
+        """Squared error of the frozen read-back of `images` at `pose` against `target`, summed over the expression
+        parameters, mean over the batch."""
+        return ((cls._read_back(G, images, pose) - target) ** 2).sum(1).mean()
 
     def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
         """The source re-rendered at its own pose with its own code (the encoder trains on this path too) against
