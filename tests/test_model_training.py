@@ -77,6 +77,24 @@ def test_code_swap_and_contrast_pairs_train(workspace, tmp_path: Path) -> None:
         train(Stage1, bad, tmp_path / "s2", max_steps=1, cpu=True)
 
 
+def test_expression_l2_is_the_squared_error_inside_the_eyes_and_mouth(workspace, tmp_path: Path) -> None:
+    logs: dict[str, dict[int, dict[str, float]]] = {"l1": {}, "l2": {}}
+    for name, loss in (("l1", {}), ("l2", {"expression_l1": 0.0, "expression_l2": 4.0})):
+        cfg = tiny_config(str(workspace.shards), loss=loss)
+        train(
+            Stage1, cfg, tmp_path / name, max_steps=1, cpu=True, on_step=lambda s, row, n=name: logs[n].update({s: row})
+        )
+    l1, l2 = logs["l1"][1], logs["l2"][1]
+    assert "expression_l2" not in l1 and "expression_l1" not in l2
+    # the same first forward (same seed): the squared error of the same pixels sits between 0 and the L1's square
+    # bound, and the total swaps 5 x L1 for 4 x L2
+    assert 0 < l2["expression_l2"] < l1["expression_l1"]
+    assert l2["expression_l2"] >= l1["expression_l1"] ** 2 - 1e-6  # Jensen: mean of squares >= square of mean
+    assert l2["total_g"] == pytest.approx(
+        l1["total_g"] - 5.0 * l1["expression_l1"] + 4.0 * l2["expression_l2"], rel=1e-5
+    )
+
+
 @pytest.mark.parametrize("stage", ["stage1", "stage2"])
 def test_resume_gives_the_identical_next_step(workspace, trained, tmp_path: Path, stage: str) -> None:
     root, cfg = trained

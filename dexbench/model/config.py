@@ -102,6 +102,9 @@ class LossConfig:
     feature_matching: float = 0.0
     pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
     expression_l1: float = 0.0  # L1 inside the driver's eyes + mouth ellipses: where expression lives in the image
+    # squared error inside the same ellipses: its per-pixel optimum is the mean, not L1's median, so a thin line
+    # whose end is uncertain is drawn faint rather than short (mouth width; README.md)
+    expression_l2: float = 0.0
     expression_prior: float = 0.0  # regress the expression annotation from the code (needs motion.expression_targets)
     # code-swap cycle (tiny): render each source with another sample's expression code (another identity), read the
     # expression back from the output's glimpses with the encoder and head frozen, and regress it to that sample's

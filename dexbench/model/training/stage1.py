@@ -39,8 +39,8 @@ def _resized(images: torch.Tensor, landmarks: torch.Tensor, size: int) -> tuple[
     return F.interpolate(images, size=(size, size), mode="area"), landmarks * (size / images.shape[-1])
 
 
-def _masked_l1(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of a (B, 3, S, S) absolute error inside a (B, 1, S, S) mask."""
+def _masked_mean(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of a (B, 3, S, S) per-pixel error (absolute, or squared) inside a (B, 1, S, S) mask."""
     return (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)
 
 
@@ -151,10 +151,14 @@ class Stage1:
         dev = pred.device
         err = (pred - target).abs()
         mask = face_mask(out["lm_d"], pred.shape[-1])
-        losses = {"l1": err.mean(), "face_l1": _masked_l1(err, mask)}
-        if lc.expression_l1 > 0:
+        losses = {"l1": err.mean(), "face_l1": _masked_mean(err, mask)}
+        if lc.expression_l1 > 0 or lc.expression_l2 > 0:
             # eyes and mouth of the driver: a few percent of the pixels, yet all the expression signal there is
-            losses["expression_l1"] = _masked_l1(err, eyes_mouth_mask(out["lm_d"], pred.shape[-1]))
+            parts = eyes_mouth_mask(out["lm_d"], pred.shape[-1])
+            if lc.expression_l1 > 0:
+                losses["expression_l1"] = _masked_mean(err, parts)
+            if lc.expression_l2 > 0:
+                losses["expression_l2"] = _masked_mean(err**2, parts)
         if lc.expression_prior > 0:
             target_expr = batch["driving_expression"][:, 0].to(dev)
             if out["readout"].shape[1] != target_expr.shape[1]:
@@ -199,6 +203,7 @@ class Stage1:
             "face_l1": lc.face_l1,
             "pose_prior": lc.pose_prior,
             "expression_l1": lc.expression_l1,
+            "expression_l2": lc.expression_l2,
             "expression_prior": lc.expression_prior,
             "code_swap": lc.code_swap,
             "keep_expression": lc.keep_expression,
@@ -272,7 +277,7 @@ class Stage1:
         pose_s = out["pose_s"]
         pred = G.render(out["src"], pose_s, pose_s, G.encode_expression(out["src_full"], pose_s), out["src_out"])
         err = (pred - out["src_out"]).abs()
-        return err.mean() + _masked_l1(err, eyes_mouth_mask(out["lm_s"], pred.shape[-1]))
+        return err.mean() + _masked_mean(err, eyes_mouth_mask(out["lm_s"], pred.shape[-1]))
 
     @staticmethod
     def _read_back(G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
