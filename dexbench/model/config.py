@@ -113,6 +113,10 @@ class LossConfig:
     # the GAN term on the code-swap renderings too (needs code_swap and adversarial): the discriminator also sees
     # them as fakes, so the renderer cannot signal another code to the frozen read-back with unnatural colours
     code_swap_adversarial: float = 0.0
+    # the code-swap read-back sees the rendering's luminance only, and the expression encoder reads half of its
+    # training drivers in grey so it can: a code cannot then be signalled to the read-back in hue (the red brows of
+    # README.md's sample grids); needs code_swap
+    code_swap_grey: bool = False
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
     # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap

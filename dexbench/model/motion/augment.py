@@ -48,6 +48,12 @@ def face_mask(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     return region_mask(landmarks, size, [FACE], grow=1.1)
 
 
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [-1, 1] -> its Rec. 601 luma, repeated on the three channels (same range)."""
+    weights = image.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (image * weights).sum(1, keepdim=True).expand_as(image)
+
+
 def repose(image: torch.Tensor, generator: torch.Generator, degrees: float, scale: float, shift: float) -> torch.Tensor:
     """A random similarity transform per image (rotation +-degrees, zoom 1 +- scale, shift +- shift), same size."""
     b = image.shape[0]

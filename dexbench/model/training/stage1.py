@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from dexbench.errors import DexbenchError
 from dexbench.model.config import ModelConfig
-from dexbench.model.motion.augment import eyes_mouth_mask, face_mask, mask_eyes_mouth, repose
+from dexbench.model.motion.augment import eyes_mouth_mask, face_mask, luminance, mask_eyes_mouth, repose
 from dexbench.model.motion.discriminator import (
     PatchDiscriminator,
     discriminator_loss,
@@ -66,6 +66,11 @@ class Stage1:
             raise DexbenchError(
                 "loss.feature_matching needs loss.adversarial > 0 (the discriminator only trains with the GAN term)",
                 "set loss.adversarial (tiny: 0.1) or loss.feature_matching to 0",
+            )
+        if cfg.loss.code_swap_grey and cfg.loss.code_swap <= 0:
+            raise DexbenchError(
+                "loss.code_swap_grey needs loss.code_swap > 0 (it changes what the code swap's read-back sees)",
+                "set loss.code_swap (tiny: 3.0) or loss.code_swap_grey to false",
             )
         if cfg.loss.code_swap_adversarial > 0 and (cfg.loss.code_swap <= 0 or cfg.loss.adversarial <= 0):
             raise DexbenchError(
@@ -127,6 +132,9 @@ class Stage1:
             expr_in = drv_full
             u = torch.rand(src.shape[0], 3, generator=self.gen) * 2 - 1
             jitter = (u * aug.glimpse_jitter).to(dev)
+            if self.cfg.loss.code_swap_grey:  # the encoder must read grey renderings in the code swap's read-back
+                grey = (torch.rand(src.shape[0], generator=self.gen) < 0.5).to(dev)[:, None, None, None]
+                expr_in = torch.where(grey, luminance(expr_in), expr_in)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
         pred, rs, ts, ss, rd, td, sd, code, readout = G(src, pose_in, expr_in, jitter, src_out)
@@ -243,7 +251,8 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
         pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-        return self._read_back_loss(G, pred, out["pose_d"], target), pred
+        seen = luminance(pred) if self.cfg.loss.code_swap_grey else pred
+        return self._read_back_loss(G, seen, out["pose_d"], target), pred
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
