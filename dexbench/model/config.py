@@ -102,8 +102,8 @@ class LossConfig:
     feature_matching: float = 0.0
     pose_prior: float = 1.0  # regress the pose encoder toward the shard's pose annotation (0 = self-supervised)
     expression_l1: float = 0.0  # L1 inside the driver's eyes + mouth ellipses: where expression lives in the image
-    # squared error inside the same ellipses: its per-pixel optimum is the mean, not L1's median, so a thin line
-    # whose end is uncertain is drawn faint rather than short (mouth width; README.md)
+    # squared error inside the same ellipses (per-pixel optimum the mean, not L1's median). Tried in place of
+    # expression_l1 against the narrow mouth, off: it did not widen it and cost expression (README.md)
     expression_l2: float = 0.0
     expression_prior: float = 0.0  # regress the expression annotation from the code (needs motion.expression_targets)
     # code-swap cycle (tiny): render each source with another sample's expression code (another identity), read the
@@ -111,7 +111,7 @@ class LossConfig:
     # annotation, so the decoder must draw the code rather than copy the source's eyes and mouth (needs the head)
     code_swap: float = 0.0
     # the GAN term on the code-swap renderings too (needs code_swap and adversarial): the discriminator also sees
-    # them as fakes, so the renderer cannot signal another code to the frozen read-back with unnatural colours
+    # them as fakes, against codes signalled to the frozen read-back in colours no face has. Tried, off (README.md)
     code_swap_adversarial: float = 0.0
     # the code-swap read-back sees the rendering's luminance only, and the expression encoder reads half of its
     # training drivers in grey so it can: a code cannot then be signalled to the read-back in hue (the red brows of

@@ -250,9 +250,7 @@ class Stage1:
         loss and the renderings (for loss.code_swap_adversarial)."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
-        pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-        seen = luminance(pred) if self.cfg.loss.code_swap_grey else pred
-        return self._read_back_loss(G, seen, out["pose_d"], target), pred
+        return self._drawn_code_loss(G, out, code, target, grey=self.cfg.loss.code_swap_grey)
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
@@ -261,15 +259,15 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         with torch.no_grad():
             own = G.encode_expression(out["src_full"], out["pose_s"])
-        return self._drawn_code_loss(G, out, own, source_expr)
+        return self._drawn_code_loss(G, out, own, source_expr)[0]
 
     def _drawn_code_loss(
-        self, G: MotionGenerator, out: dict[str, Any], code: torch.Tensor, target: torch.Tensor
-    ) -> torch.Tensor:
-        """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering against
-        `target` (squared error summed over the expression parameters, mean over the batch)."""
+        self, G: MotionGenerator, out: dict[str, Any], code: torch.Tensor, target: torch.Tensor, grey: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering (of its
+        luminance if `grey`) against `target`. Returns the loss and the renderings."""
         pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-        return self._read_back_loss(G, pred, out["pose_d"], target)
+        return self._read_back_loss(G, luminance(pred) if grey else pred, out["pose_d"], target), pred
 
     @classmethod
     def _read_back_loss(
