@@ -31,13 +31,13 @@ def test_luminance_is_rec601_luma_on_every_channel() -> None:
 
 def test_the_read_back_sees_grey_and_the_encoder_reads_grey_drivers(workspace, monkeypatch, tmp_path: Path) -> None:
     seen: list[torch.Tensor] = []
-    original = Stage1._read_back_loss.__func__  # type: ignore[attr-defined]
+    original = Stage1._read_back
 
-    def spy(cls, G, images, pose, target):
+    def spy(G, images, pose):
         seen.append(images.detach().clone())
-        return original(cls, G, images, pose, target)
+        return original(G, images, pose)
 
-    monkeypatch.setattr(Stage1, "_read_back_loss", classmethod(spy))
+    monkeypatch.setattr(Stage1, "_read_back", staticmethod(spy))
     greyed: list[int] = []
 
     def luminance_spy(image: torch.Tensor) -> torch.Tensor:

@@ -229,7 +229,7 @@ class Stage1:
         logs = {k: float(v.detach()) for k, v in losses.items()}
         logs["total_g"] = float(total.detach())
         if use_adv:
-            fake = pred.detach() if "adv_swap" not in losses else torch.cat([pred.detach(), swapped.detach()])
+            fake = torch.cat([pred.detach(), swapped.detach()]) if lc.code_swap_adversarial > 0 else pred.detach()
             d_loss = discriminator_loss(self.D(target), self.D(fake))
             self.opt_d.zero_grad(set_to_none=True)
             self.accelerator.backward(d_loss)
@@ -265,17 +265,11 @@ class Stage1:
         self, G: MotionGenerator, out: dict[str, Any], code: torch.Tensor, target: torch.Tensor, grey: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering (of its
-        luminance if `grey`) against `target`. Returns the loss and the renderings."""
+        luminance if `grey`) against `target`: squared error summed over the expression parameters, mean over the
+        batch. Returns the loss and the renderings."""
         pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-        return self._read_back_loss(G, luminance(pred) if grey else pred, out["pose_d"], target), pred
-
-    @classmethod
-    def _read_back_loss(
-        cls, G: MotionGenerator, images: torch.Tensor, pose: Pose, target: torch.Tensor
-    ) -> torch.Tensor:
-        """Squared error of the frozen read-back of `images` at `pose` against `target`, summed over the expression
-        parameters, mean over the batch."""
-        return ((cls._read_back(G, images, pose) - target) ** 2).sum(1).mean()
+        read = self._read_back(G, luminance(pred) if grey else pred, out["pose_d"])
+        return ((read - target) ** 2).sum(1).mean(), pred
 
     def _source_recon(self, out: dict[str, Any]) -> torch.Tensor:
         """The source re-rendered at its own pose with its own code (the encoder trains on this path too) against
