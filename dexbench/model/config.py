@@ -117,6 +117,10 @@ class LossConfig:
     # training drivers in grey so it can: a code cannot then be signalled to the read-back in hue (the red brows of
     # README.md's sample grids); needs code_swap
     code_swap_grey: bool = False
+    # what reads the code-swap renderings back: `encoder` (the model's own expression encoder and head, frozen on
+    # that path) or `landmarks` (a part landmarker trained beside the model on real frames' exact landmarks, whose
+    # landmark positions alone give the expression parameters: motion/part_landmarks.py; needs the shards' landmarks)
+    code_swap_readback: str = "encoder"
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
     # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap

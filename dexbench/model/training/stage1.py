@@ -18,6 +18,7 @@ from dexbench.model.motion.discriminator import (
     generator_loss,
 )
 from dexbench.model.motion.generator import MotionGenerator
+from dexbench.model.motion.part_landmarks import PartLandmarker, grey_glimpses, patch_coordinates
 from dexbench.model.pose import Pose
 
 
@@ -42,6 +43,9 @@ def _resized(images: torch.Tensor, landmarks: torch.Tensor, size: int) -> tuple[
 def _masked_mean(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of a (B, 3, S, S) per-pixel error (absolute, or squared) inside a (B, 1, S, S) mask."""
     return (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)
+
+
+READBACKS = ("encoder", "landmarks")
 
 
 class Stage1:
@@ -78,12 +82,31 @@ class Stage1:
                 "renderings with the GAN term's discriminator)",
                 "set loss.code_swap and loss.adversarial (tiny: 3.0 and 0.1) or loss.code_swap_adversarial to 0",
             )
+        if cfg.loss.code_swap_readback not in READBACKS:
+            raise DexbenchError(
+                f"loss.code_swap_readback must be one of {READBACKS}, not {cfg.loss.code_swap_readback!r}",
+                "set it to encoder (the default) or landmarks",
+            )
+        landmarks = cfg.loss.code_swap_readback == "landmarks"
+        if landmarks and (cfg.loss.code_swap <= 0 or cfg.loss.code_swap_grey):
+            raise DexbenchError(
+                "loss.code_swap_readback: landmarks needs loss.code_swap > 0, without loss.code_swap_grey (the part "
+                "landmarker reads grey glimpses already)",
+                "set loss.code_swap (tiny: 3.0) and loss.code_swap_grey: false, or code_swap_readback: encoder",
+            )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
         tc = self.train_cfg
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
+        # the code swap's geometric read-back, trained beside the model on real frames only
+        self.landmarker = (
+            PartLandmarker(len(cfg.motion.glimpse_anchors), cfg.motion.expression_targets) if landmarks else None
+        )
+        self.opt_l = (
+            torch.optim.Adam(self.landmarker.parameters(), lr=tc.lr, betas=tc.betas) if self.landmarker else None
+        )
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
         m = cfg.motion
         # glimpses may be read at a higher resolution than the generator's (motion.glimpse_source_size): the loop
@@ -98,16 +121,20 @@ class Stage1:
             self.perceptual = load_lpips_vgg()
 
     def models(self) -> dict[str, torch.nn.Module]:
-        return {"motion": self.G, "discriminator": self.D}
+        extra = {"landmarker": self.landmarker} if self.landmarker is not None else {}
+        return {"motion": self.G, "discriminator": self.D} | extra
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"motion": self.opt_g, "discriminator": self.opt_d}
+        extra = {"landmarker": self.opt_l} if self.opt_l is not None else {}
+        return {"motion": self.opt_g, "discriminator": self.opt_d} | extra
 
     def generators(self) -> dict[str, torch.Generator]:
         return {"augment": self.gen}
 
     def prepare(self, accelerator: Any) -> None:
         self.G, self.D, self.opt_g, self.opt_d = accelerator.prepare(self.G, self.D, self.opt_g, self.opt_d)
+        if self.landmarker is not None:
+            self.landmarker, self.opt_l = accelerator.prepare(self.landmarker, self.opt_l)
         if self.perceptual is not None:
             self.perceptual = self.perceptual.to(accelerator.device)
 
@@ -150,6 +177,7 @@ class Stage1:
             "src": src,  # at image_size (the generator's input)
             "src_out": src_out,  # at output_size (render()'s source_hi)
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
+            "jitter": jitter,  # the glimpse placement jitter of the drivers' glimpses (None without glimpses)
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
@@ -228,6 +256,8 @@ class Stage1:
         self.opt_g.step()
         logs = {k: float(v.detach()) for k, v in losses.items()}
         logs["total_g"] = float(total.detach())
+        if self.landmarker is not None:
+            logs |= self._train_landmarker(out, batch["driving_expression"][:, 0].to(dev))
         if use_adv:
             fake = torch.cat([pred.detach(), swapped.detach()]) if lc.code_swap_adversarial > 0 else pred.detach()
             d_loss = discriminator_loss(self.D(target), self.D(fake))
@@ -246,11 +276,52 @@ class Stage1:
     def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Render source i at its driving pose with sample i+1's code (another clip, usually another identity),
         read the expression back from the rendering's glimpses and regress it to sample i+1's annotation. The
-        encoder and head are frozen on this path: only the renderer is pushed to draw the code legibly. Returns the
-        loss and the renderings (for loss.code_swap_adversarial)."""
+        read-back (the encoder and head, or the part landmarker) is frozen on this path: only the renderer is pushed
+        to draw the code legibly. Returns the loss and the renderings (for loss.code_swap_adversarial)."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
+        if self.landmarker is not None:
+            pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
+            return ((self._landmark_read_back(G, pred, out["pose_d"]) - target) ** 2).sum(1).mean(), pred
         return self._drawn_code_loss(G, out, code, target, grey=self.cfg.loss.code_swap_grey)
+
+    def _landmark_read_back(self, G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
+        """The part landmarker's expression read-out of rendered images' grey glimpses at `pose` (detached), the
+        landmarker frozen (the gradient reaches only the renderer)."""
+        L = self.accelerator.unwrap_model(self.landmarker)
+        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        glimpses = grey_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
+        L.requires_grad_(False)
+        try:
+            return L.read(L.locate(glimpses))
+        finally:
+            L.requires_grad_(True)
+
+    def _train_landmarker(self, out: dict[str, Any], target_expr: torch.Tensor) -> dict[str, float]:
+        """One step of the part landmarker on the real drivers, at the output size the renderings have, glimpsed
+        where (and with the jitter) the expression encoder read them: L1 of the landmark positions that lie inside
+        their glimpse, and the linear read-out's squared error from the true positions. Logged: the mean landmark
+        error in glimpse pixels, and the read-out's error from the landmarks the landmarker found."""
+        G = self.accelerator.unwrap_model(self.G)
+        pose = out["pose_d"]
+        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        images, size = out["target"].detach(), self.cfg.motion.glimpse_size
+        glimpses = grey_glimpses(images, pose, G.anchors, G.extents, size, out["jitter"])
+        true = patch_coordinates(out["lm_d"], images.shape[-1], pose, G.anchors, G.extents, out["jitter"])
+        inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
+        found, read = self.landmarker(glimpses, true.clamp(-1.0, 1.0))
+        position = ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
+        expression = ((read - target_expr) ** 2).sum(1).mean()
+        self.opt_l.zero_grad(set_to_none=True)
+        self.accelerator.backward(position + expression)
+        self.opt_l.step()
+        with torch.no_grad():
+            L = self.accelerator.unwrap_model(self.landmarker)
+            found_read = ((L.read(found.detach()) - target_expr) ** 2).sum(1).mean()
+        return {
+            "landmarker_px": float(position.detach()) * size / 2,
+            "landmarker_expression": float(found_read),
+        }
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
