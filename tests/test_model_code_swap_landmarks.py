@@ -150,3 +150,28 @@ def test_refusals(workspace, loss: dict, match: str) -> None:
     cfg = tiny_config(str(workspace.shards), motion=GLIMPSES, loss=loss)
     with pytest.raises(DexbenchError, match=match):
         Stage1(cfg, Accelerator(cpu=True))
+
+
+def test_the_landmark_term_pulls_the_reconstruction_only(workspace, tmp_path: Path) -> None:
+    """loss.landmarks: the reconstruction's landmarks (found by the frozen landmarker) against the driver's exact
+    ones. Its gradient reaches the generator, never the landmarker; it needs no code swap."""
+    cfg = tiny_config(str(workspace.shards), motion=GLIMPSES, loss={"landmarks": 2.0})
+    from dexbench.data.training_pairs import TrainingPairs
+
+    stage = Stage1(cfg, Accelerator(cpu=True))
+    assert stage.landmarker is not None and cfg.loss.code_swap == 0
+    stage.prepare(stage.accelerator)
+    out = stage.forward(next(iter(TrainingPairs(workspace.shards, size=32, batch_size=2, seed=0))))
+    loss = stage._landmark_loss(out)
+    loss.backward()
+    assert 0 < float(loss.detach()) < 2.0  # a mean distance in glimpse units ([-1, 1] spans a glimpse)
+    assert all(p.grad is None for p in stage.landmarker.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in stage.G.decoder.parameters())
+    logs: dict[int, dict[str, float]] = {}
+    train(Stage1, cfg, tmp_path / "s1", max_steps=2, cpu=True, on_step=lambda s, row: logs.update({s: row}))
+    for row in logs.values():
+        assert row["landmarks"] > 0 and row["landmarker_px"] > 0 and "code_swap" not in row
+        assert row["total_g"] > 2.0 * row["landmarks"]
+    bad = tiny_config(str(workspace.shards), loss={"landmarks": 2.0})  # whole-frame expression encoder
+    with pytest.raises(DexbenchError, match=r"loss\.landmarks"):
+        Stage1(bad, Accelerator(cpu=True))

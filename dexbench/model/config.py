@@ -121,6 +121,10 @@ class LossConfig:
     # that path) or `landmarks` (a part landmarker trained beside the model on real frames' exact landmarks, whose
     # landmark positions alone give the expression parameters: motion/part_landmarks.py; needs the shards' landmarks)
     code_swap_readback: str = "encoder"
+    # L1 between where the part landmarker finds the brows, eyes and mouth in the reconstruction's grey glimpses and
+    # where the driver's exact landmarks are (glimpse units, points inside their glimpse; the landmarker frozen on
+    # this path): a geometric reconstruction term, since pixel L1 at 64 px barely sees a lip corner drawn short
+    landmarks: float = 0.0
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
     # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap

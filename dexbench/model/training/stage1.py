@@ -100,9 +100,16 @@ class Stage1:
         tc = self.train_cfg
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
-        # the code swap's geometric read-back, trained beside the model on real frames only
+        if cfg.loss.landmarks > 0 and cfg.motion.expression_input != "glimpses":
+            raise DexbenchError(
+                "loss.landmarks needs motion.expression_input: glimpses (the part landmarker reads the glimpses)",
+                "set motion.expression_input: glimpses (or loss.landmarks to 0)",
+            )
+        # the code swap's geometric read-back and the landmark term's critic, trained beside the model on real frames
         self.landmarker = (
-            PartLandmarker(len(cfg.motion.glimpse_anchors), cfg.motion.expression_targets) if landmarks else None
+            PartLandmarker(len(cfg.motion.glimpse_anchors), cfg.motion.expression_targets)
+            if landmarks or cfg.loss.landmarks > 0
+            else None
         )
         self.opt_l = (
             torch.optim.Adam(self.landmarker.parameters(), lr=tc.lr, betas=tc.betas) if self.landmarker else None
@@ -209,6 +216,8 @@ class Stage1:
             losses["code_swap"], swapped = self._code_swap(out, batch["driving_expression"][:, 0].to(dev))
         if lc.source_recon > 0:
             losses["source_recon"] = self._source_recon(out)
+        if lc.landmarks > 0:
+            losses["landmarks"] = self._landmark_loss(out)
         if lc.keep_expression > 0:
             losses["keep_expression"] = self._keep_expression(out, batch["source_expression"].to(dev))
         gt = Pose(*(batch[f"driving_{k}"][:, 0].to(dev) for k in ("rotation", "translation", "scale")))
@@ -244,6 +253,7 @@ class Stage1:
             "code_swap": lc.code_swap,
             "keep_expression": lc.keep_expression,
             "source_recon": lc.source_recon,
+            "landmarks": lc.landmarks,
             "lpips_vgg": lc.perceptual,
             "face_lpips_vgg": lc.face_perceptual,
             "adv_g": lc.adversarial,
@@ -280,22 +290,37 @@ class Stage1:
         to draw the code legibly. Returns the loss and the renderings (for loss.code_swap_adversarial)."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
-        if self.landmarker is not None:
+        if self.cfg.loss.code_swap_readback == "landmarks":
             pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
-            return ((self._landmark_read_back(G, pred, out["pose_d"]) - target) ** 2).sum(1).mean(), pred
+            read = self._landmarker_sees(G, pred, out["pose_d"])[1]
+            return ((read - target) ** 2).sum(1).mean(), pred
         return self._drawn_code_loss(G, out, code, target, grey=self.cfg.loss.code_swap_grey)
 
-    def _landmark_read_back(self, G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
-        """The part landmarker's expression read-out of rendered images' grey glimpses at `pose` (detached), the
-        landmarker frozen (the gradient reaches only the renderer)."""
+    def _landmarker_sees(
+        self, G: MotionGenerator, images: torch.Tensor, pose: Pose
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where the part landmarker finds the landmarks in rendered images' grey glimpses at `pose` (detached),
+        and the expression it reads from them; the landmarker frozen (the gradient reaches only the renderer)."""
         L = self.accelerator.unwrap_model(self.landmarker)
         pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
         glimpses = grey_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
         L.requires_grad_(False)
         try:
-            return L.read(L.locate(glimpses))
+            found = L.locate(glimpses)
+            return found, L.read(found)
         finally:
             L.requires_grad_(True)
+
+    def _landmark_loss(self, out: dict[str, Any]) -> torch.Tensor:
+        """loss.landmarks: L1 between the landmarks found in the reconstruction and the driver's exact ones, in
+        glimpse units, over the points inside their glimpse."""
+        G = self.accelerator.unwrap_model(self.G)
+        pred, pose = out["pred"], out["pose_d"]
+        found = self._landmarker_sees(G, pred, pose)[0]
+        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        true = patch_coordinates(out["lm_d"], pred.shape[-1], pose, G.anchors, G.extents)
+        inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
+        return ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
 
     def _train_landmarker(self, out: dict[str, Any], target_expr: torch.Tensor) -> dict[str, float]:
         """One step of the part landmarker on the real drivers, at the output size the renderings have, glimpsed
