@@ -8,6 +8,11 @@ generator's render of source identity x driver pose x driver expression, stored 
                     methods resize): the ceiling of any S-px output
   source_expr@S     the generator's render with the driver's pose but the *source's* expression, at S px: what a
                     method that transfers pose perfectly and expression not at all scores
+  oracle@S~b        (--blur b ...) the ground truth at S px blurred by a Gaussian of sigma b S-px pixels, and back:
+                    the perfect geometry at a softer output's sharpness. The analyser reads blur as expression (a
+                    softer mouth as a narrower one, softer lids as more closed), so a model's AED is to be read
+                    against the oracle at its own sharpness too (reference_model/README.md, "The narrow mouth is
+                    blur")
 AED / APD as dexbench.metrics.motion computes them (FaceAnalyzer dlib68+iris, YuNet per frame, mean over frames
 with a face on both sides, then over pairs).
 
@@ -18,7 +23,7 @@ leakage is what the analyser reads off a perfect editor (e.g. the landmark expre
 pose, or the pose fit moving with the jaw): the floor a method's leakage is judged against. Per-clip values are
 kept for paired comparisons.
 
-    python reference_model/aed_ceilings.py --root WORKSPACE [--size 64] [--pairs 8]
+    python reference_model/aed_ceilings.py --root WORKSPACE [--size 64] [--pairs 8] [--blur 0.5 0.8]
 """
 
 from __future__ import annotations
@@ -34,17 +39,19 @@ TASKS = ("cross-reenactment", "expression-only")
 EDITING = ("pose-only", "expression-only")
 
 
-def _down_up(frames: np.ndarray, size: int) -> np.ndarray:
+def _down_up(frames: np.ndarray, size: int, blur: float = 0.0) -> np.ndarray:
+    """Frames taken to `size` px (INTER_AREA), optionally blurred there by a Gaussian of sigma `blur` (pixels at
+    `size`), and back to their size (INTER_CUBIC)."""
     h, w = frames.shape[1:3]
-    return np.stack(
-        [
-            cv2.resize(cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
-            for f in frames
-        ]
-    )
+
+    def small(f: np.ndarray) -> np.ndarray:
+        s = cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA)
+        return cv2.GaussianBlur(s, (0, 0), blur) if blur > 0 else s
+
+    return np.stack([cv2.resize(small(f), (w, h), interpolation=cv2.INTER_CUBIC) for f in frames])
 
 
-def ceilings(root: str, size: int = 64, pairs: int = 8, frames: int = 48) -> dict:
+def ceilings(root: str, size: int = 64, pairs: int = 8, frames: int = 48, blur: tuple[float, ...] = ()) -> dict:
     from dexbench.data.synth import MotionTrack
     from dexbench.face.analyzer import FaceAnalyzer
     from dexbench.io.jpeg import decode_jpeg, encode_jpeg
@@ -91,7 +98,7 @@ def ceilings(root: str, size: int = 64, pairs: int = 8, frames: int = 48) -> dic
                 "oracle": target,
                 f"oracle@{size}": _down_up(target, size),
                 f"source_expr@{size}": _down_up(kept, size),
-            }
+            } | {f"oracle@{size}~{b:g}": _down_up(target, size, b) for b in blur}
             ref = face(target)
             for key, fr in cands.items():
                 res = face(fr)
@@ -168,8 +175,17 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--floor-pairs", type=int, default=None, help="editing floors: pairs per task (default: all)")
+    ap.add_argument(
+        "--blur",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also the oracle at S px blurred by these sigmas (S-px pixels)",
+    )
     a = ap.parse_args()
-    out = ceilings(a.root, a.size, a.pairs, a.frames)
+    if any(b <= 0 for b in a.blur):
+        ap.error(f"--blur takes Gaussian sigmas > 0 (pixels at --size), not {a.blur}")
+    out = ceilings(a.root, a.size, a.pairs, a.frames, tuple(a.blur))
     out["editing_floors"] = editing_floors(a.root, a.size, a.floor_pairs)
     print(json.dumps(out))
 

@@ -34,3 +34,25 @@ def test_editing_floors_score_the_ground_truth_per_pair(workspace) -> None:
                 assert math.isclose(res[name], sum(vals) / len(vals), abs_tol=1e-3)  # the mean the benchmark takes
     # the ground truth carries the driver's pose: the analyser reads most of it (and the source's would read 0)
     assert all(c["dis_transfer"] > 0.3 for c in floors["pose-only"]["oracle"]["per_clip"].values())
+
+
+def test_blurred_oracle_is_the_ground_truth_at_a_softer_sharpness(workspace) -> None:
+    """`--blur`: the oracle at S px blurred there, next to the plain oracle@S (whose frames it leaves unchanged)."""
+    import cv2
+    import numpy as np
+
+    mod = _module()
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (2, 128, 128, 3), dtype=np.uint8)
+    plain, soft = mod._down_up(frames, 64), mod._down_up(frames, 64, 0.8)
+    assert plain.shape == soft.shape == frames.shape
+    assert np.array_equal(plain, mod._down_up(frames, 64, 0.0))
+
+    def energy(x: np.ndarray) -> float:
+        return float(np.abs(cv2.Laplacian(x[0, ..., 0].astype(np.float32), cv2.CV_32F)).mean())
+
+    assert energy(soft) < 0.6 * energy(plain)
+    out = mod.ceilings(str(workspace.root), size=32, pairs=2, frames=6, blur=(0.8,))
+    for task in ("cross-reenactment", "expression-only"):
+        assert {"oracle@32", "oracle@32~0.8"} <= set(out[task])
+        assert math.isfinite(out[task]["oracle@32~0.8"]["aed"])
