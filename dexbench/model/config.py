@@ -125,6 +125,11 @@ class LossConfig:
     # where the driver's exact landmarks are (glimpse units, points inside their glimpse; the landmarker frozen on
     # this path): a geometric reconstruction term, since pixel L1 at 64 px barely sees a lip corner drawn short
     landmarks: float = 0.0
+    # a second patch discriminator on the eye and mouth glimpses (each part a 3-channel image, at the driver's
+    # estimated pose) of the reconstructions and, with code_swap, of the code-swap renderings: the benchmark's
+    # landmarker reads a softer mouth as a narrower one and softer lids as closing (README.md), and a whole-image
+    # discriminator spends little of itself on a few hundred pixels. From adversarial_start, like the GAN term
+    part_adversarial: float = 0.0
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's
     # expression (pose-only dis_leakage; README.md). Needs glimpses and the head, like code_swap

@@ -18,6 +18,7 @@ from dexbench.model.motion.discriminator import (
     generator_loss,
 )
 from dexbench.model.motion.generator import MotionGenerator
+from dexbench.model.motion.glimpses import sample_glimpses
 from dexbench.model.motion.part_landmarks import PartLandmarker, grey_glimpses, patch_coordinates
 from dexbench.model.pose import Pose
 
@@ -100,6 +101,11 @@ class Stage1:
         tc = self.train_cfg
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
+        if cfg.loss.part_adversarial > 0 and cfg.motion.expression_input != "glimpses":
+            raise DexbenchError(
+                "loss.part_adversarial needs motion.expression_input: glimpses (its discriminator judges the glimpses)",
+                "set motion.expression_input: glimpses (or loss.part_adversarial to 0)",
+            )
         if cfg.loss.landmarks > 0 and cfg.motion.expression_input != "glimpses":
             raise DexbenchError(
                 "loss.landmarks needs motion.expression_input: glimpses (the part landmarker reads the glimpses)",
@@ -110,6 +116,10 @@ class Stage1:
             PartLandmarker(len(cfg.motion.glimpse_anchors), cfg.motion.expression_targets)
             if landmarks or cfg.loss.landmarks > 0
             else None
+        )
+        self.part_D = PatchDiscriminator(cfg.motion.discriminator_channels) if cfg.loss.part_adversarial > 0 else None
+        self.opt_pd = (
+            torch.optim.Adam(self.part_D.parameters(), lr=tc.lr_discriminator, betas=tc.betas) if self.part_D else None
         )
         self.opt_l = (
             torch.optim.Adam(self.landmarker.parameters(), lr=tc.lr, betas=tc.betas) if self.landmarker else None
@@ -129,10 +139,12 @@ class Stage1:
 
     def models(self) -> dict[str, torch.nn.Module]:
         extra = {"landmarker": self.landmarker} if self.landmarker is not None else {}
+        extra |= {"part_discriminator": self.part_D} if self.part_D is not None else {}
         return {"motion": self.G, "discriminator": self.D} | extra
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         extra = {"landmarker": self.opt_l} if self.opt_l is not None else {}
+        extra |= {"part_discriminator": self.opt_pd} if self.opt_pd is not None else {}
         return {"motion": self.opt_g, "discriminator": self.opt_d} | extra
 
     def generators(self) -> dict[str, torch.Generator]:
@@ -142,6 +154,8 @@ class Stage1:
         self.G, self.D, self.opt_g, self.opt_d = accelerator.prepare(self.G, self.D, self.opt_g, self.opt_d)
         if self.landmarker is not None:
             self.landmarker, self.opt_l = accelerator.prepare(self.landmarker, self.opt_l)
+        if self.part_D is not None:
+            self.part_D, self.opt_pd = accelerator.prepare(self.part_D, self.opt_pd)
         if self.perceptual is not None:
             self.perceptual = self.perceptual.to(accelerator.device)
 
@@ -243,6 +257,13 @@ class Stage1:
             if lc.code_swap_adversarial > 0:
                 losses["adv_swap"] = generator_loss(D(swapped))
             D.requires_grad_(True)
+        use_part = self.part_D is not None and step > lc.adversarial_start
+        if use_part:
+            part_fake = pred if swapped is None else torch.cat([pred, swapped])
+            D = self.accelerator.unwrap_model(self.part_D)
+            D.requires_grad_(False)
+            losses["part_adv_g"] = generator_loss(D(self._parts(part_fake, out["pose_d"])))
+            D.requires_grad_(True)
         weights = {
             "l1": lc.l1,
             "face_l1": lc.face_l1,
@@ -259,6 +280,7 @@ class Stage1:
             "adv_g": lc.adversarial,
             "adv_swap": lc.code_swap_adversarial,
             "feature_matching": lc.feature_matching,
+            "part_adv_g": lc.part_adversarial,
         }
         total = sum(weights[k] * v for k, v in losses.items())
         self.opt_g.zero_grad(set_to_none=True)
@@ -268,6 +290,15 @@ class Stage1:
         logs["total_g"] = float(total.detach())
         if self.landmarker is not None:
             logs |= self._train_landmarker(out, batch["driving_expression"][:, 0].to(dev))
+        if use_part:
+            real = self._parts(target, out["pose_d"])
+            d_loss = discriminator_loss(self.part_D(real), self.part_D(self._parts(part_fake.detach(), out["pose_d"])))
+            self.opt_pd.zero_grad(set_to_none=True)
+            self.accelerator.backward(d_loss)
+            self.opt_pd.step()
+            logs["part_adv_d"] = float(d_loss.detach())
+        elif self.part_D is not None:
+            logs["part_adv_g"] = logs["part_adv_d"] = float("nan")
         if use_adv:
             fake = torch.cat([pred.detach(), swapped.detach()]) if lc.code_swap_adversarial > 0 else pred.detach()
             d_loss = discriminator_loss(self.D(target), self.D(fake))
@@ -347,6 +378,16 @@ class Stage1:
             "landmarker_px": float(position.detach()) * size / 2,
             "landmarker_expression": float(found_read),
         }
+
+    def _parts(self, images: torch.Tensor, pose: Pose) -> torch.Tensor:
+        """(B', 3, S, S) images' eye and mouth glimpses at `pose` (detached; repeated when B' is a multiple of its
+        batch), each part its own 3-channel image: (B' P, 3, g, g), what the part discriminator judges."""
+        G = self.accelerator.unwrap_model(self.G)
+        n = images.shape[0] // len(pose)
+        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        pose = Pose.cat([pose] * n) if n > 1 else pose
+        g = sample_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
+        return g.reshape(-1, 3, g.shape[-2], g.shape[-1])
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:
         """The pose-only edit of training: source i at its driver's pose with the source's own code (encoded from
