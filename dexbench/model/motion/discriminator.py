@@ -9,10 +9,10 @@ import torch.nn.functional as F
 
 
 class PatchDiscriminator(nn.Module):
-    def __init__(self, channels: tuple[int, ...], in_channels: int = 3) -> None:
+    def __init__(self, channels: tuple[int, ...]) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        cin = in_channels
+        cin = 3
         for c in channels:
             layers += [nn.Conv2d(cin, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             cin = c
