@@ -119,11 +119,13 @@ class LossConfig:
     code_swap_grey: bool = False
     # what reads the code-swap renderings back: `encoder` (the model's own expression encoder and head, frozen on
     # that path) or `landmarks` (a part landmarker trained beside the model on real frames' exact landmarks, whose
-    # landmark positions alone give the expression parameters: motion/part_landmarks.py; needs the shards' landmarks)
+    # landmark positions alone give the expression parameters: motion/part_landmarks.py; needs the shards'
+    # landmarks). `landmarks` was tried on two seeds: no better, so tiny keeps `encoder` (README.md)
     code_swap_readback: str = "encoder"
     # L1 between where the part landmarker finds the brows, eyes and mouth in the reconstruction's grey glimpses and
     # where the driver's exact landmarks are (glimpse units, points inside their glimpse; the landmarker frozen on
-    # this path): a geometric reconstruction term, since pixel L1 at 64 px barely sees a lip corner drawn short
+    # this path): a geometric reconstruction term, since pixel L1 at 64 px barely sees a lip corner drawn short.
+    # Tried at 10 on two seeds, off: worse on expression and pose-only leakage (README.md)
     landmarks: float = 0.0
     # a second patch discriminator on the eye and mouth glimpses (each part a 3-channel image, at the driver's
     # estimated pose) of the reconstructions and, with code_swap, of the code-swap renderings: the benchmark's
