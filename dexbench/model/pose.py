@@ -24,6 +24,9 @@ class Pose:
     def index(self, idx: torch.Tensor | slice | list[int]) -> Pose:
         return Pose(self.rotation[idx], self.translation[idx], self.scale[idx])
 
+    def detach(self) -> Pose:
+        return Pose(self.rotation.detach(), self.translation.detach(), self.scale.detach())
+
     def repeat_interleave(self, n: int) -> Pose:
         return Pose(*(v.repeat_interleave(n, dim=0) for v in (self.rotation, self.translation, self.scale)))
 

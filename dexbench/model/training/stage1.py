@@ -21,6 +21,7 @@ from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.motion.glimpses import sample_glimpses
 from dexbench.model.motion.part_landmarks import PartLandmarker, grey_glimpses, patch_coordinates
 from dexbench.model.pose import Pose
+from dexbench.model.training.stage1_config import check_stage1_config
 
 
 def batch_poses(batch: dict[str, Any], which: str, frame: int | None = 0) -> Pose:
@@ -46,71 +47,19 @@ def _masked_mean(err: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (err * mask).sum() / (3 * mask.sum()).clamp(min=1.0)
 
 
-READBACKS = ("encoder", "landmarks")
-
-
 class Stage1:
     name = "stage1"
     averaged = "motion"
 
     def __init__(self, cfg: ModelConfig, accelerator: Any) -> None:
-        if cfg.loss.source_recon > 0 and cfg.motion.expression_input != "glimpses":
-            raise DexbenchError(
-                "loss.source_recon needs motion.expression_input: glimpses (the source's code is read from it)",
-                "set motion.expression_input: glimpses (or loss.source_recon to 0)",
-            )
-        for name in ("code_swap", "keep_expression"):
-            if getattr(cfg.loss, name) > 0 and (
-                cfg.motion.expression_input != "glimpses" or not cfg.motion.expression_targets
-            ):
-                raise DexbenchError(
-                    f"loss.{name} needs motion.expression_input: glimpses and motion.expression_targets > 0",
-                    f"set them in the config (or loss.{name} to 0)",
-                )
-        if cfg.loss.feature_matching > 0 and cfg.loss.adversarial <= 0:
-            raise DexbenchError(
-                "loss.feature_matching needs loss.adversarial > 0 (the discriminator only trains with the GAN term)",
-                "set loss.adversarial (tiny: 0.1) or loss.feature_matching to 0",
-            )
-        if cfg.loss.code_swap_grey and cfg.loss.code_swap <= 0:
-            raise DexbenchError(
-                "loss.code_swap_grey needs loss.code_swap > 0 (it changes what the code swap's read-back sees)",
-                "set loss.code_swap (tiny: 3.0) or loss.code_swap_grey to false",
-            )
-        if cfg.loss.code_swap_adversarial > 0 and (cfg.loss.code_swap <= 0 or cfg.loss.adversarial <= 0):
-            raise DexbenchError(
-                "loss.code_swap_adversarial needs loss.code_swap > 0 and loss.adversarial > 0 (it judges the code-swap "
-                "renderings with the GAN term's discriminator)",
-                "set loss.code_swap and loss.adversarial (tiny: 3.0 and 0.1) or loss.code_swap_adversarial to 0",
-            )
-        if cfg.loss.code_swap_readback not in READBACKS:
-            raise DexbenchError(
-                f"loss.code_swap_readback must be one of {READBACKS}, not {cfg.loss.code_swap_readback!r}",
-                "set it to encoder (the default) or landmarks",
-            )
+        check_stage1_config(cfg)
         landmarks = cfg.loss.code_swap_readback == "landmarks"
-        if landmarks and (cfg.loss.code_swap <= 0 or cfg.loss.code_swap_grey):
-            raise DexbenchError(
-                "loss.code_swap_readback: landmarks needs loss.code_swap > 0, without loss.code_swap_grey (the part "
-                "landmarker reads grey glimpses already)",
-                "set loss.code_swap (tiny: 3.0) and loss.code_swap_grey: false, or code_swap_readback: encoder",
-            )
         self.cfg, self.train_cfg, self.accelerator = cfg, cfg.stage1, accelerator
         self.G = MotionGenerator(cfg.motion)
         self.D = PatchDiscriminator(cfg.motion.discriminator_channels)
         tc = self.train_cfg
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=tc.lr, betas=tc.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=tc.lr_discriminator, betas=tc.betas)
-        if cfg.loss.part_adversarial > 0 and cfg.motion.expression_input != "glimpses":
-            raise DexbenchError(
-                "loss.part_adversarial needs motion.expression_input: glimpses (its discriminator judges the glimpses)",
-                "set motion.expression_input: glimpses (or loss.part_adversarial to 0)",
-            )
-        if cfg.loss.landmarks > 0 and cfg.motion.expression_input != "glimpses":
-            raise DexbenchError(
-                "loss.landmarks needs motion.expression_input: glimpses (the part landmarker reads the glimpses)",
-                "set motion.expression_input: glimpses (or loss.landmarks to 0)",
-            )
         # the code swap's geometric read-back and the landmark term's critic, trained beside the model on real frames
         self.landmarker = (
             PartLandmarker(len(cfg.motion.glimpse_anchors), cfg.motion.expression_targets)
@@ -333,8 +282,7 @@ class Stage1:
         """Where the part landmarker finds the landmarks in rendered images' grey glimpses at `pose` (detached),
         and the expression it reads from them; the landmarker frozen (the gradient reaches only the renderer)."""
         L = self.accelerator.unwrap_model(self.landmarker)
-        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
-        glimpses = grey_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
+        glimpses = grey_glimpses(images, pose.detach(), G.anchors, G.extents, self.cfg.motion.glimpse_size)
         L.requires_grad_(False)
         try:
             found = L.locate(glimpses)
@@ -348,8 +296,7 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)
         pred, pose = out["pred"], out["pose_d"]
         found = self._landmarker_sees(G, pred, pose)[0]
-        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
-        true = patch_coordinates(out["lm_d"], pred.shape[-1], pose, G.anchors, G.extents)
+        true = patch_coordinates(out["lm_d"], pred.shape[-1], pose.detach(), G.anchors, G.extents)
         inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
         return ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
 
@@ -359,8 +306,7 @@ class Stage1:
         their glimpse, and the linear read-out's squared error from the true positions. Logged: the mean landmark
         error in glimpse pixels, and the read-out's error from the landmarks the landmarker found."""
         G = self.accelerator.unwrap_model(self.G)
-        pose = out["pose_d"]
-        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
+        pose = out["pose_d"].detach()
         images, size = out["target"].detach(), self.cfg.motion.glimpse_size
         glimpses = grey_glimpses(images, pose, G.anchors, G.extents, size, out["jitter"])
         true = patch_coordinates(out["lm_d"], images.shape[-1], pose, G.anchors, G.extents, out["jitter"])
@@ -384,8 +330,7 @@ class Stage1:
         batch), each part its own 3-channel image: (B' P, 3, g, g), what the part discriminator judges."""
         G = self.accelerator.unwrap_model(self.G)
         n = images.shape[0] // len(pose)
-        pose = Pose(pose.rotation.detach(), pose.translation.detach(), pose.scale.detach())
-        pose = Pose.cat([pose] * n) if n > 1 else pose
+        pose = Pose.cat([pose.detach()] * n)
         g = sample_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
         return g.reshape(-1, 3, g.shape[-2], g.shape[-1])
 
