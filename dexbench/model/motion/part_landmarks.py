@@ -60,6 +60,13 @@ def patch_coordinates(
     return torch.cat(out, dim=1)
 
 
+def position_error(found: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error (glimpse units) of found landmark positions (B, K, 2), over the true positions that lie
+    inside their glimpse (a soft-argmax cannot reach the others)."""
+    inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
+    return ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
+
+
 def grey_glimpses(
     images: torch.Tensor,
     pose: Pose,

@@ -19,7 +19,12 @@ from dexbench.model.motion.discriminator import (
 )
 from dexbench.model.motion.generator import MotionGenerator
 from dexbench.model.motion.glimpses import sample_glimpses
-from dexbench.model.motion.part_landmarks import PartLandmarker, grey_glimpses, patch_coordinates
+from dexbench.model.motion.part_landmarks import (
+    PartLandmarker,
+    grey_glimpses,
+    patch_coordinates,
+    position_error,
+)
 from dexbench.model.pose import Pose
 from dexbench.model.training.stage1_config import check_stage1_config
 
@@ -208,10 +213,11 @@ class Stage1:
             D.requires_grad_(True)
         use_part = self.part_D is not None and step > lc.adversarial_start
         if use_part:
-            part_fake = pred if swapped is None else torch.cat([pred, swapped])
+            # the glimpses of the fakes are sampled once: the discriminator's step reads them detached
+            fake_parts = self._parts(pred if swapped is None else torch.cat([pred, swapped]), out["pose_d"])
             D = self.accelerator.unwrap_model(self.part_D)
             D.requires_grad_(False)
-            losses["part_adv_g"] = generator_loss(D(self._parts(part_fake, out["pose_d"])))
+            losses["part_adv_g"] = generator_loss(D(fake_parts))
             D.requires_grad_(True)
         weights = {
             "l1": lc.l1,
@@ -241,7 +247,7 @@ class Stage1:
             logs |= self._train_landmarker(out, batch["driving_expression"][:, 0].to(dev))
         if use_part:
             real = self._parts(target, out["pose_d"])
-            d_loss = discriminator_loss(self.part_D(real), self.part_D(self._parts(part_fake.detach(), out["pose_d"])))
+            d_loss = discriminator_loss(self.part_D(real), self.part_D(fake_parts.detach()))
             self.opt_pd.zero_grad(set_to_none=True)
             self.accelerator.backward(d_loss)
             self.opt_pd.step()
@@ -296,9 +302,9 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)
         pred, pose = out["pred"], out["pose_d"]
         found = self._landmarker_sees(G, pred, pose)[0]
-        true = patch_coordinates(out["lm_d"], pred.shape[-1], pose.detach(), G.anchors, G.extents)
-        inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
-        return ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
+        return position_error(
+            found, patch_coordinates(out["lm_d"], pred.shape[-1], pose.detach(), G.anchors, G.extents)
+        )
 
     def _train_landmarker(self, out: dict[str, Any], target_expr: torch.Tensor) -> dict[str, float]:
         """One step of the part landmarker on the real drivers, at the output size the renderings have, glimpsed
@@ -310,9 +316,8 @@ class Stage1:
         images, size = out["target"].detach(), self.cfg.motion.glimpse_size
         glimpses = grey_glimpses(images, pose, G.anchors, G.extents, size, out["jitter"])
         true = patch_coordinates(out["lm_d"], images.shape[-1], pose, G.anchors, G.extents, out["jitter"])
-        inside = (true.abs().amax(-1, keepdim=True) < 1.0).to(true.dtype)
         found, read = self.landmarker(glimpses, true.clamp(-1.0, 1.0))
-        position = ((found - true).abs() * inside).sum() / (2 * inside.sum()).clamp(min=1.0)
+        position = position_error(found, true)
         expression = ((read - target_expr) ** 2).sum(1).mean()
         self.opt_l.zero_grad(set_to_none=True)
         self.accelerator.backward(position + expression)
