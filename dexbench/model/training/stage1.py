@@ -26,6 +26,7 @@ from dexbench.model.motion.part_landmarks import (
     position_error,
 )
 from dexbench.model.pose import Pose
+from dexbench.model.training.frozen import frozen
 from dexbench.model.training.stage1_config import check_stage1_config
 
 
@@ -199,26 +200,23 @@ class Stage1:
             # the unwrapped D: no gradient reaches it here, and under DDP a wrapped forward whose backward
             # produces no gradient leaves its reducer waiting for one
             D = self.accelerator.unwrap_model(self.D)
-            D.requires_grad_(False)
-            if lc.feature_matching > 0:
-                fake = D.features(pred)
-                with torch.no_grad():
-                    real = D.features(target)
-                losses["adv_g"] = generator_loss(fake[-1])
-                losses["feature_matching"] = feature_matching_loss(fake, real)
-            else:
-                losses["adv_g"] = generator_loss(D(pred))
-            if lc.code_swap_adversarial > 0:
-                losses["adv_swap"] = generator_loss(D(swapped))
-            D.requires_grad_(True)
+            with frozen(D):
+                if lc.feature_matching > 0:
+                    fake = D.features(pred)
+                    with torch.no_grad():
+                        real = D.features(target)
+                    losses["adv_g"] = generator_loss(fake[-1])
+                    losses["feature_matching"] = feature_matching_loss(fake, real)
+                else:
+                    losses["adv_g"] = generator_loss(D(pred))
+                if lc.code_swap_adversarial > 0:
+                    losses["adv_swap"] = generator_loss(D(swapped))
         use_part = self.part_D is not None and step > lc.adversarial_start
         if use_part:
             # the glimpses of the fakes are sampled once: the discriminator's step reads them detached
             fake_parts = self._parts(pred if swapped is None else torch.cat([pred, swapped]), out["pose_d"])
-            D = self.accelerator.unwrap_model(self.part_D)
-            D.requires_grad_(False)
-            losses["part_adv_g"] = generator_loss(D(fake_parts))
-            D.requires_grad_(True)
+            with frozen(D := self.accelerator.unwrap_model(self.part_D)):
+                losses["part_adv_g"] = generator_loss(D(fake_parts))
         weights = {
             "l1": lc.l1,
             "face_l1": lc.face_l1,
@@ -289,12 +287,9 @@ class Stage1:
         and the expression it reads from them; the landmarker frozen (the gradient reaches only the renderer)."""
         L = self.accelerator.unwrap_model(self.landmarker)
         glimpses = grey_glimpses(images, pose.detach(), G.anchors, G.extents, self.cfg.motion.glimpse_size)
-        L.requires_grad_(False)
-        try:
+        with frozen(L):
             found = L.locate(glimpses)
             return found, L.read(found)
-        finally:
-            L.requires_grad_(True)
 
     def _landmark_loss(self, out: dict[str, Any]) -> torch.Tensor:
         """loss.landmarks: L1 between the landmarks found in the reconstruction and the driver's exact ones, in
@@ -371,14 +366,8 @@ class Stage1:
     def _read_back(G: MotionGenerator, images: torch.Tensor, pose: Pose) -> torch.Tensor:
         """The expression head's read-out of rendered images' glimpses at `pose`, the encoder and head frozen (the
         gradient reaches only the renderer)."""
-        frozen = [*G.expression_encoder.parameters(), *G.expression_head.parameters()]
-        for p in frozen:
-            p.requires_grad_(False)
-        try:
+        with frozen(G.expression_encoder, G.expression_head):
             return G.expression_head(G.encode_expression(images, pose))
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
 
     @torch.no_grad()
     def samples(self, batch: dict[str, Any]) -> np.ndarray:
