@@ -88,6 +88,10 @@ def _card_aliases(s: Path) -> None:
     )
 
 
+def _card_duplicate_key(s: Path) -> None:
+    (s / "method.yaml").write_text("name: shown\nversion: '1'\nurl: ''\nlicense: MIT\nparameters: {}\nname: other\n")
+
+
 def _card_not_mapping(s: Path) -> None:
     (s / "method.yaml").write_text("- just\n- a list\n")
 
@@ -174,6 +178,7 @@ FOLDER_CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "card-syntax": (_card_syntax, "card-syntax", "method card does not parse"),
     "card-fields": (_card_fields, "card-fields", "missing field(s): version, url, license"),
     "card-aliases": (_card_aliases, "card-aliases", "YAML aliases"),
+    "card-duplicate-key": (_card_duplicate_key, "card-syntax", "found duplicate key 'name' (first given on line 1)"),
     "card-not-mapping": (_card_not_mapping, "card-not-mapping", "mapping"),
     "unknown-task": (_unknown_task, "unknown-task", "unknown task folder"),
     "missing-pair": (_missing_pair, "missing-pair", "1 of 6 pair outputs missing"),

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from dexbench.errors import InputFileError
+from dexbench.io.strict_yaml import safe_load_strict
 
 
 @dataclass
@@ -251,6 +252,6 @@ def load_config(path: str | Path) -> ModelConfig:
     if not p.is_file():
         raise InputFileError(p, "model config not found", "see reference_model/ for tiny.yaml and base.yaml")
     try:
-        return config_from_dict(yaml.safe_load(p.read_text()) or {})
+        return config_from_dict(safe_load_strict(p.read_text()) or {})
     except (ValueError, TypeError, yaml.YAMLError) as exc:
         raise InputFileError(p, f"invalid model config: {exc}") from exc

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from dexbench.errors import InputFileError
+from dexbench.io.strict_yaml import safe_load_strict
 
 PUBLISHED_DIR = Path(__file__).with_name("published")
 ROW_KINDS = ("main", "ablation")
@@ -62,7 +63,7 @@ def _require(cond: bool, path: Path, problem: str) -> None:
 def load_file(path: str | Path) -> list[PublishedRow]:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = safe_load_strict(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputFileError(p, f"cannot read published numbers ({exc})") from exc
     _require(isinstance(data, dict) and {"source", "rows"} <= set(data), p, "needs `source` and `rows`")

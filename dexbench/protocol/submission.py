@@ -15,6 +15,7 @@ import yaml
 
 from dexbench.errors import InputFileError
 from dexbench.io.atomic import write_text
+from dexbench.io.strict_yaml import safe_load_strict
 from dexbench.io.video import VIDEO_SUFFIXES, read_video
 
 CARD = "method.yaml"
@@ -30,7 +31,7 @@ def read_card(submission: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputFileError(path, "method card not found", f"a submission folder needs a {CARD}")
     try:
-        card = yaml.safe_load(path.read_text(encoding="utf-8"))
+        card = safe_load_strict(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"method card does not parse ({str(exc).splitlines()[0]})") from exc
     if not isinstance(card, dict) or not isinstance(card.get("name"), str) or not card["name"].strip():

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from dexbench.io.strict_yaml import safe_load_strict
 from dexbench.io.video import VIDEO_SUFFIXES
 from dexbench.protocol.archive import open_submission  # noqa: F401 - re-exported: `dexbench eval` imports it here
 from dexbench.protocol.manifest import Manifest
@@ -64,7 +65,7 @@ def check_card(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         # aliases let a few bytes expand into gigabytes when the card is serialised later (a "billion laughs")
         if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(text, Loader=yaml.SafeLoader)):
             return None, [Problem("card-aliases", CARD, "uses YAML aliases (*name); write the values out")]
-        card = yaml.safe_load(text)
+        card = safe_load_strict(text)
     except yaml.YAMLError as exc:
         first = str(exc).replace("\n", " ")[:200]
         return None, [Problem("card-syntax", CARD, f"method card does not parse as YAML ({first})")]
