@@ -109,6 +109,8 @@ def _override(cfg: object, item: str) -> None:
     old = getattr(target, key)
     if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if isinstance(old, tuple) and isinstance(value, list):
+        value = tuple(value)
     if old is not None and not isinstance(value, type(old)):
         raise SystemExit(f"--set {item!r}: {path} is a {type(old).__name__}, got {value!r}")
     setattr(target, key, value)

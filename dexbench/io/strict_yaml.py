@@ -1,7 +1,7 @@
 """YAML as PyYAML's safe loader reads it, except that a key given twice in one mapping is an error.
 
-PyYAML keeps the last of duplicate keys without a word, so a config edited by appending `loss.x: 1.0` under an
-existing `x: 0.5` trains with 0.5; a method card with two `name:` lines shows one name and validates the other."""
+PyYAML keeps the last of duplicate keys without a word, so a config with `part_adversarial: 1.0` inserted above its
+existing `part_adversarial: 0.5` trains with 0.5, and a method card with two `name:` lines means the last one."""
 
 from __future__ import annotations
 
@@ -35,3 +35,12 @@ class _StrictSafeLoader(yaml.SafeLoader):
 def safe_load_strict(text: str) -> Any:
     """`yaml.safe_load`, refusing duplicate keys (a `yaml.YAMLError`, naming the key and both lines)."""
     return yaml.load(text, Loader=_StrictSafeLoader)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line saying what is wrong and where: PyYAML's messages start with the context ("while constructing a
+    mapping"), and the problem itself comes later."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1})" if mark is not None else exc.problem
+    return str(exc).replace("\n", " ")

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from dexbench.errors import InputFileError
-from dexbench.io.strict_yaml import safe_load_strict
+from dexbench.io.strict_yaml import safe_load_strict, yaml_problem
 
 
 @dataclass
@@ -253,5 +253,7 @@ def load_config(path: str | Path) -> ModelConfig:
         raise InputFileError(p, "model config not found", "see reference_model/ for tiny.yaml and base.yaml")
     try:
         return config_from_dict(safe_load_strict(p.read_text()) or {})
-    except (ValueError, TypeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise InputFileError(p, f"model config does not parse as YAML: {yaml_problem(exc)}") from exc
+    except (ValueError, TypeError) as exc:
         raise InputFileError(p, f"invalid model config: {exc}") from exc

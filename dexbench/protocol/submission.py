@@ -15,7 +15,7 @@ import yaml
 
 from dexbench.errors import InputFileError
 from dexbench.io.atomic import write_text
-from dexbench.io.strict_yaml import safe_load_strict
+from dexbench.io.strict_yaml import safe_load_strict, yaml_problem
 from dexbench.io.video import VIDEO_SUFFIXES, read_video
 
 CARD = "method.yaml"
@@ -32,8 +32,10 @@ def read_card(submission: str | Path) -> dict[str, Any]:
         raise InputFileError(path, "method card not found", f"a submission folder needs a {CARD}")
     try:
         card = safe_load_strict(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"method card does not parse ({str(exc).splitlines()[0]})") from exc
+    except yaml.YAMLError as exc:
+        raise InputFileError(path, f"method card does not parse ({yaml_problem(exc)})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, "method card is not UTF-8 text") from exc
     if not isinstance(card, dict) or not isinstance(card.get("name"), str) or not card["name"].strip():
         raise InputFileError(path, "method card needs at least a non-empty `name`")
     return card

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from dexbench.io.strict_yaml import safe_load_strict
+from dexbench.io.strict_yaml import safe_load_strict, yaml_problem
 from dexbench.io.video import VIDEO_SUFFIXES
 from dexbench.protocol.archive import open_submission  # noqa: F401 - re-exported: `dexbench eval` imports it here
 from dexbench.protocol.manifest import Manifest
@@ -67,7 +67,7 @@ def check_card(root: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
             return None, [Problem("card-aliases", CARD, "uses YAML aliases (*name); write the values out")]
         card = safe_load_strict(text)
     except yaml.YAMLError as exc:
-        first = str(exc).replace("\n", " ")[:200]
+        first = yaml_problem(exc)[:200]
         return None, [Problem("card-syntax", CARD, f"method card does not parse as YAML ({first})")]
     if not isinstance(card, dict):
         return None, [Problem("card-not-mapping", CARD, "must be a YAML mapping of fields (name: ..., version: ...)")]
