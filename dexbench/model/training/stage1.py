@@ -244,21 +244,13 @@ class Stage1:
         if self.landmarker is not None:
             logs |= self._train_landmarker(out, batch["driving_expression"][:, 0].to(dev))
         if use_part:
-            real = self._parts(target, out["pose_d"])
-            d_loss = discriminator_loss(self.part_D(real), self.part_D(fake_parts.detach()))
-            self.opt_pd.zero_grad(set_to_none=True)
-            self.accelerator.backward(d_loss)
-            self.opt_pd.step()
-            logs["part_adv_d"] = float(d_loss.detach())
+            real_parts = self._parts(target, out["pose_d"])
+            logs["part_adv_d"] = self._discriminator_step(self.part_D, self.opt_pd, real_parts, fake_parts.detach())
         elif self.part_D is not None:
             logs["part_adv_g"] = logs["part_adv_d"] = float("nan")
         if use_adv:
             fake = torch.cat([pred.detach(), swapped.detach()]) if lc.code_swap_adversarial > 0 else pred.detach()
-            d_loss = discriminator_loss(self.D(target), self.D(fake))
-            self.opt_d.zero_grad(set_to_none=True)
-            self.accelerator.backward(d_loss)
-            self.opt_d.step()
-            logs["adv_d"] = float(d_loss.detach())
+            logs["adv_d"] = self._discriminator_step(self.D, self.opt_d, target, fake)
         else:
             logs["adv_g"] = logs["adv_d"] = float("nan")
             if lc.feature_matching > 0:
@@ -266,6 +258,17 @@ class Stage1:
             if lc.code_swap_adversarial > 0:
                 logs["adv_swap"] = float("nan")
         return {k: logs[k] for k in sorted(logs)}
+
+    def _discriminator_step(
+        self, D: torch.nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor
+    ) -> float:
+        """One step of a discriminator (the wrapped one: under DDP its gradients are averaged) on detached fakes;
+        returns its loss."""
+        d_loss = discriminator_loss(D(real), D(fake))
+        opt.zero_grad(set_to_none=True)
+        self.accelerator.backward(d_loss)
+        opt.step()
+        return float(d_loss.detach())
 
     def _code_swap(self, out: dict[str, Any], target_expr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Render source i at its driving pose with sample i+1's code (another clip, usually another identity),
