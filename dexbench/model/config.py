@@ -132,7 +132,7 @@ class LossConfig:
     # estimated pose) of the reconstructions and, with code_swap, of the code-swap renderings: the benchmark's
     # landmarker reads a softer mouth as a narrower one and softer lids as closing (README.md), and a whole-image
     # discriminator spends little of itself on a few hundred pixels. From adversarial_start, like the GAN term.
-    # At 0.5: better on expression (seed 0) or pose (seed 1), nothing worse; not yet tiny's default (README.md)
+    # tiny: 0.5 since 2026-12-07 (three seeds: better on cross AED and APD and the expression-only edit; README.md)
     part_adversarial: float = 0.0
     # expression-keep cycle (tiny): render each source at its driver's pose with the source's *own* code and regress
     # the frozen encoder + head's read-out of it to the source's annotation: a pose-only edit must keep the source's

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from dexbench.errors import InputFileError
-from dexbench.io.strict_yaml import safe_load_strict
+from dexbench.io.strict_yaml import safe_load_strict, yaml_problem
 
 PUBLISHED_DIR = Path(__file__).with_name("published")
 ROW_KINDS = ("main", "ablation")
@@ -64,7 +64,9 @@ def load_file(path: str | Path) -> list[PublishedRow]:
     p = Path(path)
     try:
         data = safe_load_strict(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise InputFileError(p, f"cannot read published numbers ({yaml_problem(exc)})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(p, f"cannot read published numbers ({exc})") from exc
     _require(isinstance(data, dict) and {"source", "rows"} <= set(data), p, "needs `source` and `rows`")
     src = data["source"]
