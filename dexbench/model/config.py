@@ -206,6 +206,9 @@ class TrainConfig:
     # ema_rampup x the steps so far (0 = no ramp). Inference loads the average when the checkpoint has one.
     ema_half_life: float = 0.0
     ema_rampup: float = 0.0
+    # the learning rates (all optimisers) fall linearly over this last fraction of the run's steps (--max-steps, or
+    # steps), toward 0; 0 = constant (dexbench/model/training/lr_schedule.py)
+    lr_decay: float = 0.0
 
 
 @dataclass

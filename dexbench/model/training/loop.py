@@ -28,6 +28,7 @@ from dexbench.io.atomic import write_json, write_text
 from dexbench.model.config import ModelConfig, TrainConfig
 from dexbench.model.training.checkpoint import latest, load_checkpoint, save_checkpoint
 from dexbench.model.training.ema import WeightAverage
+from dexbench.model.training.lr_schedule import LinearDecay
 
 
 class Stage(Protocol):
@@ -141,7 +142,12 @@ def train(
     accelerator = make_accelerator(tc, cpu, getattr(probe, "ddp_find_unused_parameters", False))
     if accelerator.device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # deterministic mode also fills every new tensor with NaN to expose reads of uninitialised memory: no result
+        # depends on it, and it cost ~9 % of a tiny stage-1 step (bench/train_speed.py)
+        torch.utils.deterministic.fill_uninitialized_memory = False
     stage = stage_factory(cfg, accelerator)
+    total = int(max_steps if max_steps is not None else tc.steps)
+    schedule = LinearDecay(stage.optimizers(), total, tc.lr_decay) if tc.lr_decay else None
     rank = accelerator.process_index
     if rank > 0:  # under DDP each process draws its own augmentation and noise
         for g in stage.generators().values():
@@ -158,7 +164,6 @@ def train(
     stage.prepare(accelerator)
     if ema is not None:  # the copy was made before prepare() moved the trained model to its device
         ema.model.to(accelerator.device)
-    total = int(max_steps if max_steps is not None else tc.steps)
     run_dir.mkdir(parents=True, exist_ok=True)
     if accelerator.is_main_process:
         write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -206,7 +211,10 @@ def train(
     for _ in steps:
         batch = next(it)
         step += 1
+        factor = schedule.apply(stage.optimizers(), step) if schedule is not None else None
         logs = stage.step(batch, step)
+        if factor is not None:
+            logs["lr_factor"] = factor
         if ema is not None:  # every process keeps the same average: DDP leaves the same weights everywhere
             ema.update(accelerator.unwrap_model(stage.models()[stage.averaged]), step)
         if on_step is not None:
