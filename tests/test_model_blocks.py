@@ -223,3 +223,29 @@ def test_scheduler_follows_the_prediction_type_and_starts_at_pure_noise() -> Non
         assert sched.config.prediction_type == kind
         sched.set_timesteps(4)
         assert int(sched.timesteps[0]) == 99  # trailing spacing: the first of 4 steps is the last training step
+
+
+@pytest.mark.parametrize(
+    "motion",
+    [{}, {"skip_flow": 0.25, "output_size": 64, "part_canvas": 4, "expression_input": "glimpses", "glimpse_size": 8}],
+)
+def test_a_staged_source_decodes_to_what_render_draws(motion: dict) -> None:
+    """Stage 1 stages the source once and decodes it with the driver's and the code swap's codes: each decoding
+    must be render()'s image, and forward's staged source must be the one its prediction was drawn from."""
+    cfg = tiny_config(motion=motion).motion
+    torch.manual_seed(0)
+    g = MotionGenerator(cfg).eval()
+    for m in g.modules():  # AdaIN's style maps start at zero: give the code a say, as training does
+        if isinstance(m, AdaIN):
+            torch.nn.init.normal_(m.affine.weight, std=0.1)
+    s = cfg.image_size
+    src, drv = random_images(2, s), random_images(2, s, 1)
+    hi = torch.nn.functional.interpolate(src, size=(g.output_size,) * 2, mode="bilinear") if motion else None
+    with torch.no_grad():
+        pred, rs, ts, ss, rd, td, sd, code, _readout, staged = g(src, torch.cat([src, drv]), drv, None, hi, True)
+        pose_s, pose_d = Pose(rs, ts, ss), Pose(rd, td, sd)
+        assert torch.equal(g.decode(staged, code), pred)
+        other = code.roll(1, dims=0)
+        assert torch.equal(g.decode(staged, other), g.render(src, pose_s, pose_d, other, hi))
+        assert not torch.equal(g.decode(staged, other), pred)
+    assert len(g(src, torch.cat([src, drv]), drv, None, hi)) == 9  # unstaged by default

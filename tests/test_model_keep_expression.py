@@ -59,6 +59,7 @@ def test_keep_expression_gradient_reaches_only_the_renderer() -> None:
     b, s = 3, cfg.motion.image_size
     src = torch.rand(b, 3, s, s) * 2 - 1
     out = {"src": src, "src_full": src, "src_out": src, "pose_s": _pose(b, 0.0), "pose_d": _pose(b, 0.3)}
+    out["staged"] = st.G.stage_source(src, out["pose_s"], out["pose_d"], src)  # as Stage1.forward stages it
     loss = st._keep_expression(out, torch.randn(b, cfg.motion.expression_targets))
     assert loss.ndim == 0 and torch.isfinite(loss) and loss > 0
     loss.backward()

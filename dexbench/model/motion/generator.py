@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -19,6 +20,17 @@ from dexbench.model.motion.encoders import (
 from dexbench.model.motion.glimpses import part_mask, paste_parts, sample_glimpses
 from dexbench.model.pose import Pose
 from dexbench.model.warp import move_image, warp_image, warp_image_ellipsoid, warp_volume
+
+
+class StagedSource(NamedTuple):
+    """A source encoded, warped to its driving poses and fused: what render() draws, before the expression code."""
+
+    volume: torch.Tensor  # the fused volume, flattened: (B, C*D, S, S)
+    features: torch.Tensor  # the source's 2-D features
+    appearance: torch.Tensor  # the appearance code
+    image: torch.Tensor | None  # the source image warped by the relative pose (image_skip)
+    image_hi: torch.Tensor | None  # the same at output_size (when that exceeds image_size)
+    driving_pose: Pose
 
 
 class PartCanvas(nn.Module):
@@ -192,6 +204,13 @@ class MotionGenerator(nn.Module):
     ) -> torch.Tensor:
         """The source's identity in `driving_pose` with `expression` (a code from the expression encoder), at
         output_size. `source_hi`: the source at output_size when that exceeds image_size (else upsampled here)."""
+        return self.decode(self.stage_source(source, source_pose, driving_pose, source_hi), expression)
+
+    def stage_source(
+        self, source: torch.Tensor, source_pose: Pose, driving_pose: Pose, source_hi: torch.Tensor | None = None
+    ) -> StagedSource:
+        """Everything of render() that does not depend on the expression code: the source encoded, warped to
+        `driving_pose` and fused; the skip's warped source images. Decoded with several codes, it is computed once."""
         vol, app, feat = self.appearance_encoder(source)
         n = len(driving_pose) // len(vol)
         if n != 1:  # one source, many driving frames
@@ -203,20 +222,27 @@ class MotionGenerator(nn.Module):
         image = self._warp_source(source, source_pose, driving_pose) if self.cfg.image_skip else None
         if image is not None and self.cfg.skip_mask_parts:
             image = image * (1.0 - part_mask(driving_pose, self.anchors, self.extents, image.shape[-1]))
+        warped_hi = None
+        if self.hires is not None:
+            size = self.output_size
+            if source_hi is None or source_hi.shape[-1] != size:
+                source_hi = F.interpolate(source, size=(size, size), mode="bicubic", align_corners=False)
+            elif n != 1:
+                source_hi = source_hi.repeat_interleave(n, dim=0)
+            warped_hi = self._warp_source(source_hi, source_pose, driving_pose)
+        return StagedSource(fused.reshape(b, c * d, h, w), feat, app, image, warped_hi, driving_pose)
+
+    def decode(self, staged: StagedSource, expression: torch.Tensor) -> torch.Tensor:
+        """A staged source drawn with `expression`: render()'s second half."""
         canvas = None
         if self.part_canvas is not None:
             size = self.cfg.image_size
-            canvas = paste_parts(self.part_canvas(expression), driving_pose, self.anchors, self.extents, size)
-        style = torch.cat([app, expression], dim=1)
-        rgb, feats, flow = self.decoder(fused.reshape(b, c * d, h, w), feat, style, image, canvas)
+            canvas = paste_parts(self.part_canvas(expression), staged.driving_pose, self.anchors, self.extents, size)
+        style = torch.cat([staged.appearance, expression], dim=1)
+        rgb, feats, flow = self.decoder(staged.volume, staged.features, style, staged.image, canvas)
         if self.hires is None:
             return rgb
-        size = self.output_size
-        if source_hi is None or source_hi.shape[-1] != size:
-            source_hi = F.interpolate(source, size=(size, size), mode="bicubic", align_corners=False)
-        elif n != 1:
-            source_hi = source_hi.repeat_interleave(n, dim=0)
-        warped_hi = self._warp_source(source_hi, source_pose, driving_pose)
+        warped_hi = staged.image_hi
         if flow is not None:
             warped_hi = move_image(warped_hi, flow)
         return self.hires(rgb, feats, warped_hi)
@@ -228,21 +254,24 @@ class MotionGenerator(nn.Module):
         expression_input: torch.Tensor,
         glimpse_jitter: torch.Tensor | None = None,
         source_hi: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, ...]:
+        return_staged: bool = False,
+    ) -> tuple[Any, ...]:
         """Training pass (through DDP when wrapped): pose_input = [source; driving] views, B each; expression_input =
         the driving views the expression encoder reads (`glimpses`: at their own resolution, placed by the pose
         encoder's driving pose, detached, plus `glimpse_jitter`); source_hi = the source at output_size (see render).
 
         Returns the prediction, both poses as plain tensors, the expression code and the auxiliary head's read-out
         of it (inside forward so that DDP sees every parameter used; (B, 0) without a head):
-        (pred, R_s, t_s, s_s, R_d, t_d, s_d, z_d, expression_readout).
+        (pred, R_s, t_s, s_s, R_d, t_d, s_d, z_d, expression_readout), and with `return_staged` the staged source
+        (stage_source) as a tenth element, for decoding the same source at the same poses with other codes.
         """
         b = source.shape[0]
         poses = self.pose_encoder(pose_input)
         pose_s, pose_d = poses.index(slice(0, b)), poses.index(slice(b, 2 * b))
         code = self.encode_expression(expression_input, pose_d, glimpse_jitter)
-        pred = self.render(source, pose_s, pose_d, code, source_hi)
-        return (
+        staged = self.stage_source(source, pose_s, pose_d, source_hi)
+        pred = self.decode(staged, code)
+        out = (
             pred,
             pose_s.rotation,
             pose_s.translation,
@@ -253,3 +282,4 @@ class MotionGenerator(nn.Module):
             code,
             self.expression_head(code) if self.expression_head is not None else code[:, :0],
         )
+        return (*out, staged) if return_staged else out

@@ -140,7 +140,9 @@ class Stage1:
                 expr_in = torch.where(grey, luminance(expr_in), expr_in)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd, code, readout = G(src, pose_in, expr_in, jitter, src_out)
+        pred, rs, ts, ss, rd, td, sd, code, readout, staged = G(
+            src, pose_in, expr_in, jitter, src_out, return_staged=True
+        )
         return {
             "code": code,
             "readout": readout,
@@ -154,6 +156,7 @@ class Stage1:
             "src_out": src_out,  # at output_size (render()'s source_hi)
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
             "jitter": jitter,  # the glimpse placement jitter of the drivers' glimpses (None without glimpses)
+            "staged": staged,  # the source staged at the driving pose: decoded again with other codes, not re-encoded
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
@@ -278,7 +281,7 @@ class Stage1:
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
         if self.cfg.loss.code_swap_readback == "landmarks":
-            pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
+            pred = G.decode(out["staged"], code)
             read = self._landmarker_sees(G, pred, out["pose_d"])[1]
             return ((read - target) ** 2).sum(1).mean(), pred
         return self._drawn_code_loss(G, out, code, target, grey=self.cfg.loss.code_swap_grey)
@@ -352,7 +355,7 @@ class Stage1:
         """Each source rendered at its driving pose with `code`; the frozen read-back of that rendering (of its
         luminance if `grey`) against `target`: squared error summed over the expression parameters, mean over the
         batch. Returns the loss and the renderings."""
-        pred = G.render(out["src"], out["pose_s"], out["pose_d"], code, out["src_out"])
+        pred = G.decode(out["staged"], code)
         read = self._read_back(G, luminance(pred) if grey else pred, out["pose_d"])
         return ((read - target) ** 2).sum(1).mean(), pred
 
