@@ -34,7 +34,7 @@ def test_decayed_rates_reach_every_optimiser_and_survive_a_resume(workspace, tmp
         str(workspace.shards), loss={"adversarial": 0.1, "adversarial_start": 0}, stage1={"lr_decay": 0.75}
     )
     straight: dict[int, dict[str, float]] = {}
-    train(Stage1, cfg, tmp_path / "a", max_steps=4, cpu=True, on_step=lambda s, logs: straight.update({s: logs}))
+    train(Stage1, cfg, tmp_path / "a", max_steps=4, cpu=True, on_step=straight.__setitem__)
     assert [straight[s]["lr_factor"] for s in range(1, 5)] == pytest.approx([1.0, 3 / 4, 2 / 4, 1 / 4])
     state = json.loads((tmp_path / "a" / "checkpoints" / "step-000004" / "state.json").read_text())
     for name, base in (("motion", cfg.stage1.lr), ("discriminator", cfg.stage1.lr_discriminator)):
@@ -47,27 +47,12 @@ def test_decayed_rates_reach_every_optimiser_and_survive_a_resume(workspace, tmp
     with pytest.raises(_Stop):
         train(Stage1, cfg, tmp_path / "b", max_steps=4, cpu=True, on_step=stop_after_step_2)
     resumed: dict[int, dict[str, float]] = {}
-    train(
-        Stage1,
-        cfg,
-        tmp_path / "b",
-        max_steps=4,
-        resume=True,
-        cpu=True,
-        on_step=lambda s, logs: resumed.update({s: logs}),
-    )
+    train(Stage1, cfg, tmp_path / "b", max_steps=4, resume=True, cpu=True, on_step=resumed.__setitem__)
     assert list(resumed) == [3, 4]
     assert resumed[3] == straight[3] and resumed[4] == straight[4]
 
 
 def test_a_constant_rate_logs_no_factor(workspace, tmp_path: Path) -> None:
     logs: dict[int, dict[str, float]] = {}
-    train(
-        Stage1,
-        tiny_config(str(workspace.shards)),
-        tmp_path,
-        max_steps=1,
-        cpu=True,
-        on_step=lambda s, row: logs.update({s: row}),
-    )
+    train(Stage1, tiny_config(str(workspace.shards)), tmp_path, max_steps=1, cpu=True, on_step=logs.__setitem__)
     assert "lr_factor" not in logs[1]
