@@ -227,7 +227,11 @@ def test_scheduler_follows_the_prediction_type_and_starts_at_pure_noise() -> Non
 
 @pytest.mark.parametrize(
     "motion",
-    [{}, {"skip_flow": 0.25, "output_size": 64, "part_canvas": 4, "expression_input": "glimpses", "glimpse_size": 8}],
+    [
+        {},
+        {"skip_flow": 0.25, "output_size": 64, "part_canvas": 4, "expression_input": "glimpses", "glimpse_size": 8},
+        {"skip_mask_parts": True, "skip_radii": [], "output_size": 64},  # the mid-plane skip; source_hi made inside
+    ],
 )
 def test_a_staged_source_decodes_to_what_render_draws(motion: dict) -> None:
     """Stage 1 stages the source once and decodes it with the driver's and the code swap's codes: each decoding
@@ -240,7 +244,7 @@ def test_a_staged_source_decodes_to_what_render_draws(motion: dict) -> None:
             torch.nn.init.normal_(m.affine.weight, std=0.1)
     s = cfg.image_size
     src, drv = random_images(2, s), random_images(2, s, 1)
-    hi = torch.nn.functional.interpolate(src, size=(g.output_size,) * 2, mode="bilinear") if motion else None
+    hi = torch.nn.functional.interpolate(src, size=(g.output_size,) * 2, mode="bilinear") if g.cfg.skip_flow else None
     with torch.no_grad():
         pred, rs, ts, ss, rd, td, sd, code, _readout, staged = g(src, torch.cat([src, drv]), drv, None, hi, True)
         pose_s, pose_d = Pose(rs, ts, ss), Pose(rd, td, sd)
@@ -249,3 +253,12 @@ def test_a_staged_source_decodes_to_what_render_draws(motion: dict) -> None:
         assert torch.equal(g.decode(staged, other), g.render(src, pose_s, pose_d, other, hi))
         assert not torch.equal(g.decode(staged, other), pred)
     assert len(g(src, torch.cat([src, drv]), drv, None, hi)) == 9  # unstaged by default
+    with torch.no_grad():  # one source, many driving poses (inference): as the source repeated per pose
+        many = Pose(torch.cat([rd, rs]), torch.cat([td, ts]), torch.cat([sd, ss]))
+        one, codes = Pose(rs[:1], ts[:1], ss[:1]), code.repeat(2, 1)
+        hi1 = None if hi is None else hi[:1]
+        hi4 = None if hi is None else hi1.expand(4, -1, -1, -1)
+        expected = g.render(src[:1].expand(4, -1, -1, -1), one.repeat_interleave(4), many, codes, hi4)
+        torch.testing.assert_close(
+            g.render(src[:1], one, many, codes, hi1), expected, atol=1e-5, rtol=0
+        )  # batch-size rounding

@@ -56,3 +56,18 @@ def test_a_constant_rate_logs_no_factor(workspace, tmp_path: Path) -> None:
     logs: dict[int, dict[str, float]] = {}
     train(Stage1, tiny_config(str(workspace.shards)), tmp_path, max_steps=1, cpu=True, on_step=logs.__setitem__)
     assert "lr_factor" not in logs[1]
+
+
+def test_resuming_toward_another_length_says_the_rates_move(workspace, tmp_path: Path, capsys) -> None:
+    cfg = tiny_config(str(workspace.shards), stage1={"lr_decay": 0.5})
+    train(Stage1, cfg, tmp_path, max_steps=2, cpu=True)  # checkpoint at step 2 holds the rate of its last step
+    rates: dict[int, dict[str, float]] = {}
+    train(Stage1, cfg, tmp_path, max_steps=4, resume=True, cpu=True, on_step=rates.__setitem__)
+    err = " ".join(capsys.readouterr().err.split())  # Rich wraps the note
+    assert "schedule of 2 steps" in err and "4 steps" in err
+    assert [rates[s]["lr_factor"] for s in (3, 4)] == pytest.approx([2 / 3, 1 / 3])  # the new schedule's
+    constant = tiny_config(str(workspace.shards))  # lr_decay 0: the configured rate is restored, not the decayed one
+    train(Stage1, constant, tmp_path, max_steps=5, resume=True, cpu=True)
+    state = json.loads((tmp_path / "checkpoints" / "step-000005" / "state.json").read_text())
+    assert [g["lr"] for g in state["optimizers"]["motion"]["param_groups"]] == pytest.approx([cfg.stage1.lr])
+    assert state["schedule"] == {"steps": 5, "lr_decay": 0.0}

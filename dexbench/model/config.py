@@ -207,7 +207,8 @@ class TrainConfig:
     ema_half_life: float = 0.0
     ema_rampup: float = 0.0
     # the learning rates (all optimisers) fall linearly over this last fraction of the run's steps (--max-steps, or
-    # steps), toward 0; 0 = constant (dexbench/model/training/lr_schedule.py)
+    # steps), toward 0; 0 = constant (dexbench/model/training/lr_schedule.py). Resuming toward another length moves
+    # the fall (the rates may rise again; the loop says so): resume with the same --max-steps to continue exactly.
     lr_decay: float = 0.0
 
 

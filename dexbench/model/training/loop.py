@@ -3,7 +3,7 @@
 Run folder (one per config and stage, e.g. reference_model/runs/tiny/stage1/):
   config.yaml        the config the run started with
   checkpoints/       step-XXXXXX/ folders (safetensors), the last `keep_checkpoints` kept
-  losses.csv         step, wall seconds, every loss term
+  losses.csv         step, wall seconds, every loss term (and lr_factor when stageN.lr_decay is on)
   losses.png         the loss curves (rewritten at every checkpoint)
   samples/           step-XXXXXX.png sample grids
   run.json           what ran: steps, device, precision, versions, timings
@@ -104,6 +104,23 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
     write_bytes(png_path, buf.getvalue())
 
 
+def _note_rescheduled(saved: dict[str, Any] | None, now: dict[str, Any], checkpoint: Path, accelerator: Any) -> None:
+    """The learning-rate fall is laid over the run's length: resuming toward another length (a raised --max-steps)
+    with a decay on either side moves the fall, and the rates jump. Allowed (that is how a run is extended), said."""
+    saved = saved or {"steps": None, "lr_decay": 0.0}
+    if saved == now or not (saved["lr_decay"] or now["lr_decay"]) or not accelerator.is_main_process:
+        return
+    from dexbench.progress import console
+
+    console.print(
+        f"note: {checkpoint} was trained on a schedule of {saved['steps']} steps with lr_decay {saved['lr_decay']}; "
+        f"this run goes to {now['steps']} steps with lr_decay {now['lr_decay']}, so the learning rates follow the "
+        "new schedule from here (they may rise again). Resume with the old --max-steps for an exact continuation.",
+        markup=False,
+        style="yellow",
+    )
+
+
 def _truncate_log(path: Path, step: int) -> None:
     """On resume, drop log rows after the checkpoint (they belong to the abandoned continuation)."""
     if not path.is_file():
@@ -147,7 +164,8 @@ def train(
         torch.utils.deterministic.fill_uninitialized_memory = False
     stage = stage_factory(cfg, accelerator)
     total = int(max_steps if max_steps is not None else tc.steps)
-    schedule = LinearDecay(stage.optimizers(), total, tc.lr_decay) if tc.lr_decay else None
+    # always applied (a constant schedule too): a checkpoint's optimiser state may hold rates an earlier run decayed
+    schedule = LinearDecay(stage.optimizers(), total, tc.lr_decay)
     rank = accelerator.process_index
     if rank > 0:  # under DDP each process draws its own augmentation and noise
         for g in stage.generators().values():
@@ -160,7 +178,9 @@ def train(
 
     start = 0
     if found is not None:
-        start = int(load_checkpoint(found, saved_models(), stage.optimizers(), stage.generators(), rank)["step"])
+        state = load_checkpoint(found, saved_models(), stage.optimizers(), stage.generators(), rank)
+        start = int(state["step"])
+        _note_rescheduled(state.get("schedule"), {"steps": total, "lr_decay": tc.lr_decay}, found, accelerator)
     stage.prepare(accelerator)
     if ema is not None:  # the copy was made before prepare() moved the trained model to its device
         ema.model.to(accelerator.device)
@@ -211,9 +231,9 @@ def train(
     for _ in steps:
         batch = next(it)
         step += 1
-        factor = schedule.apply(stage.optimizers(), step) if schedule is not None else None
+        factor = schedule.apply(stage.optimizers(), step)
         logs = stage.step(batch, step)
-        if factor is not None:
+        if tc.lr_decay:
             logs["lr_factor"] = factor
         if ema is not None:  # every process keeps the same average: DDP leaves the same weights everywhere
             ema.update(accelerator.unwrap_model(stage.models()[stage.averaged]), step)
@@ -236,7 +256,7 @@ def train(
                     saved_models(),
                     stage.optimizers(),
                     stage.generators(),
-                    extra={"config": cfg.name},
+                    extra={"config": cfg.name, "schedule": {"steps": total, "lr_decay": tc.lr_decay}},
                     keep=tc.keep_checkpoints,
                     other_ranks=other_ranks,
                 )

@@ -140,9 +140,9 @@ class Stage1:
                 expr_in = torch.where(grey, luminance(expr_in), expr_in)
         else:
             expr_in = repose(drv, self.gen, aug.repose_degrees, aug.repose_scale, aug.repose_shift)
-        pred, rs, ts, ss, rd, td, sd, code, readout, staged = G(
-            src, pose_in, expr_in, jitter, src_out, return_staged=True
-        )
+        lc = self.cfg.loss
+        staged_too = lc.code_swap > 0 or lc.keep_expression > 0  # the losses that decode the source again
+        pred, rs, ts, ss, rd, td, sd, code, readout, *staged = G(src, pose_in, expr_in, jitter, src_out, staged_too)
         return {
             "code": code,
             "readout": readout,
@@ -156,7 +156,9 @@ class Stage1:
             "src_out": src_out,  # at output_size (render()'s source_hi)
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
             "jitter": jitter,  # the glimpse placement jitter of the drivers' glimpses (None without glimpses)
-            "staged": staged,  # the source staged at the driving pose: decoded again with other codes, not re-encoded
+            # the source staged at the driving pose, decoded again with other codes; its pose is the one returned
+            # (under bf16 autocast accelerate casts the returned tensors to float32, not those inside the tuple)
+            "staged": staged[0]._replace(driving_pose=Pose(rd, td, sd)) if staged else None,
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
