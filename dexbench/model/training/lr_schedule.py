@@ -2,7 +2,8 @@
 
 This is the warmup-stable-decay shape without the warmup (Adam at these rates needs none here): a run held at its
 rate and cooled at the end, as pix2pixHD and SPADE cool both the generator and the discriminator. The fall follows
-the step number alone, so a resumed run meets the same rates as an uninterrupted one.
+the step number and the run's length alone, so a run resumed toward the same length meets the same rates as an
+uninterrupted one (the loop notes a resume toward another length).
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ class Stage1:
             "src_full": src_full,  # at the glimpse resolution (what the expression encoder reads)
             "jitter": jitter,  # the glimpse placement jitter of the drivers' glimpses (None without glimpses)
             # the source staged at the driving pose, decoded again with other codes; its pose is the one returned
-            # (under bf16 autocast accelerate casts the returned tensors to float32, not those inside the tuple)
+            # (under bf16 autocast accelerate casts the returned tensors to float32, but not those in a Pose)
             "staged": staged[0]._replace(driving_pose=Pose(rd, td, sd)) if staged else None,
         }
 
