@@ -180,7 +180,7 @@ def train(
     if found is not None:
         state = load_checkpoint(found, saved_models(), stage.optimizers(), stage.generators(), rank)
         start = int(state["step"])
-        _note_rescheduled(state.get("schedule"), {"steps": total, "lr_decay": tc.lr_decay}, found, accelerator)
+        _note_rescheduled(state.get("schedule"), schedule.record, found, accelerator)
     stage.prepare(accelerator)
     if ema is not None:  # the copy was made before prepare() moved the trained model to its device
         ema.model.to(accelerator.device)
@@ -256,7 +256,7 @@ def train(
                     saved_models(),
                     stage.optimizers(),
                     stage.generators(),
-                    extra={"config": cfg.name, "schedule": {"steps": total, "lr_decay": tc.lr_decay}},
+                    extra={"config": cfg.name, "schedule": schedule.record},
                     keep=tc.keep_checkpoints,
                     other_ranks=other_ranks,
                 )

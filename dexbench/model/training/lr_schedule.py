@@ -32,6 +32,11 @@ class LinearDecay:
         # the configured rates, read before a checkpoint's optimiser state (which holds decayed rates) is loaded
         self.base = {name: [float(g["lr"]) for g in opt.param_groups] for name, opt in optimizers.items()}
 
+    @property
+    def record(self) -> dict[str, float | int]:
+        """What a checkpoint keeps of the schedule, to tell a resume toward another one."""
+        return {"steps": self.total, "lr_decay": self.decay}
+
     def apply(self, optimizers: Mapping[str, torch.optim.Optimizer], step: int) -> float:
         """Set the rates of `step`; the groups are looked up each time, since loading a state replaces them."""
         factor = lr_factor(step, self.total, self.decay)

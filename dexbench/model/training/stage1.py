@@ -143,13 +143,14 @@ class Stage1:
         lc = self.cfg.loss
         staged_too = lc.code_swap > 0 or lc.keep_expression > 0  # the losses that decode the source again
         pred, rs, ts, ss, rd, td, sd, code, readout, *staged = G(src, pose_in, expr_in, jitter, src_out, staged_too)
+        pose_d = Pose(rd, td, sd)
         return {
             "code": code,
             "readout": readout,
             "pred": pred,
             "target": drv_out,  # at output_size, as pred
             "pose_s": Pose(rs, ts, ss),
-            "pose_d": Pose(rd, td, sd),
+            "pose_d": pose_d,
             "lm_d": lm_d_out,  # at output_size
             "lm_s": lm_s_out,
             "src": src,  # at image_size (the generator's input)
@@ -158,7 +159,7 @@ class Stage1:
             "jitter": jitter,  # the glimpse placement jitter of the drivers' glimpses (None without glimpses)
             # the source staged at the driving pose, decoded again with other codes; its pose is the one returned
             # (under bf16 autocast accelerate casts the returned tensors to float32, but not those in a Pose)
-            "staged": staged[0]._replace(driving_pose=Pose(rd, td, sd)) if staged else None,
+            "staged": staged[0]._replace(driving_pose=pose_d) if staged else None,
         }
 
     def step(self, batch: dict[str, Any], step: int) -> dict[str, float]:
