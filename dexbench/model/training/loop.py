@@ -4,7 +4,7 @@ Run folder (one per config and stage, e.g. reference_model/runs/tiny/stage1/):
   config.yaml        the config the run started with
   checkpoints/       step-XXXXXX/ folders (safetensors), the last `keep_checkpoints` kept
   losses.csv         step, wall seconds, every loss term (and lr_factor when stageN.lr_decay is on)
-  losses.png         the loss curves (rewritten at every checkpoint)
+  losses.png         the loss curves (redrawn at checkpoints, at most once a minute, and at the last step)
   samples/           step-XXXXXX.png sample grids
   run.json           what ran: steps, device, precision, versions, timings
 """
@@ -29,6 +29,8 @@ from dexbench.model.config import ModelConfig, TrainConfig
 from dexbench.model.training.checkpoint import latest, load_checkpoint, save_checkpoint
 from dexbench.model.training.ema import WeightAverage
 from dexbench.model.training.lr_schedule import LinearDecay
+
+PLOT_SECONDS = 60.0  # losses.png is redrawn at a checkpoint at most this often, and always at the last step
 
 
 class Stage(Protocol):
@@ -220,7 +222,7 @@ def train(
     loader = torch.utils.data.DataLoader(
         ds, batch_size=per_process, collate_fn=collate, num_workers=cfg.data.num_workers
     )
-    t0 = time.perf_counter()
+    t0 = plotted = time.perf_counter()
     step = start
     header_written = log_path.is_file() and log_path.stat().st_size > 0
     logs_buffer: list[dict[str, float]] = []
@@ -260,7 +262,10 @@ def train(
                     keep=tc.keep_checkpoints,
                     other_ranks=other_ranks,
                 )
-                plot_losses(log_path, run_dir / "losses.png")
+                # the plot costs ~1.5 s of one core (its wide PNG), and under DDP the other processes wait for it
+                if step == total or time.perf_counter() - plotted >= PLOT_SECONDS:
+                    plot_losses(log_path, run_dir / "losses.png")
+                    plotted = time.perf_counter()
     elapsed = time.perf_counter() - t0
     summary.update(
         {
