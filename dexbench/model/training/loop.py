@@ -222,7 +222,8 @@ def train(
     loader = torch.utils.data.DataLoader(
         ds, batch_size=per_process, collate_fn=collate, num_workers=cfg.data.num_workers
     )
-    t0 = plotted = time.perf_counter()
+    t0 = time.perf_counter()
+    plotted = -float("inf")  # the first checkpoint draws: losses.png is there as soon as a checkpoint is
     step = start
     header_written = log_path.is_file() and log_path.stat().st_size > 0
     logs_buffer: list[dict[str, float]] = []
