@@ -77,6 +77,23 @@ def test_code_swap_and_contrast_pairs_train(workspace, tmp_path: Path) -> None:
         train(Stage1, bad, tmp_path / "s2", max_steps=1, cpu=True)
 
 
+def test_the_loss_plot_is_drawn_at_the_first_checkpoint_and_the_last_step(
+    workspace, tmp_path: Path, monkeypatch
+) -> None:
+    import dexbench.model.training.loop as loop
+
+    drawn: list[int] = []
+    real = loop.plot_losses
+    monkeypatch.setattr(
+        loop, "plot_losses", lambda csv, png: (drawn.append(len(csv.read_text().splitlines())), real(csv, png))
+    )
+    cfg = tiny_config(str(workspace.shards))
+    cfg.stage1.checkpoint_every = cfg.stage1.log_every = 1
+    train(Stage1, cfg, tmp_path / "s1", max_steps=4, cpu=True)
+    assert drawn == [2, 5]  # header + step 1, then all 4 steps: steps 2 and 3 fall within PLOT_SECONDS
+    assert (tmp_path / "s1" / "losses.png").stat().st_size > 0
+
+
 def test_expression_l2_is_the_squared_error_inside_the_eyes_and_mouth(workspace, tmp_path: Path) -> None:
     logs: dict[str, dict[int, dict[str, float]]] = {"l1": {}, "l2": {}}
     for name, loss in (("l1", {}), ("l2", {"expression_l1": 0.0, "expression_l2": 4.0})):
