@@ -98,8 +98,11 @@ def test_given_keypoints_or_boxes_give_the_same_rotation(renders: np.ndarray) ->
 
 
 @needs_haswell_kernels
-def test_reference_reproduces(tmp_path: Path) -> None:
-    """Re-derived under the BLAS kernels it was derived with (see test_calibration's alignment test for why)."""
+def test_reference_reproduces(tmp_path: Path, renders: np.ndarray) -> None:
+    """Re-derived under the BLAS kernels it was derived with (see test_calibration's alignment test for why). The
+    face-mesh network itself runs on XNNPACK, whose kernels follow the CPU's vector extensions: on an AVX2-only CPU
+    (2026-12-07) the re-derived mean mesh differed from the stored one (derived on another machine) by up to 1.04e-3, and
+    the rotations it reads by up to 0.033 deg. So the check is a tolerance on the mesh and on what it is for."""
     out = tmp_path / "ref.npy"
     code = (
         "import numpy as np; from dexbench.face.calibration import derive_mesh_reference; "
@@ -107,4 +110,11 @@ def test_reference_reproduces(tmp_path: Path) -> None:
     )
     run_under_haswell_kernels(code)
     again, stored = np.load(out), np.load(REFERENCE_PATH)
-    np.testing.assert_allclose(again, stored, atol=1e-5)
+    np.testing.assert_allclose(again, stored, atol=3e-3)
+    fa = FaceAnalyzer(detect_every=1)
+    assert fa.mesh_pose is not None
+    for frame in renders:
+        lms, _, box = fa._landmarks_and_boxes(frame[None], None, None)
+        mesh = fa.mesh_pose.face_mesh(frame, box[0], lms[0])
+        a, b = procrustes_rotation(stored, mesh), procrustes_rotation(again, mesh)
+        assert np.degrees(np.arccos(np.clip((np.trace(a.T @ b) - 1) / 2, -1, 1))) < 0.1
