@@ -101,8 +101,9 @@ def test_given_keypoints_or_boxes_give_the_same_rotation(renders: np.ndarray) ->
 def test_reference_reproduces(tmp_path: Path, renders: np.ndarray) -> None:
     """Re-derived under the BLAS kernels it was derived with (see test_calibration's alignment test for why). The
     face-mesh network itself runs on XNNPACK, whose kernels follow the CPU's vector extensions: on an AVX2-only CPU
-    (2026-12-07) the re-derived mean mesh differed from the stored one (derived on another machine) by up to 1.04e-3, and
-    the rotations it reads by up to 0.033 deg. So the check is a tolerance on the mesh and on what it is for."""
+    (2026-12-07) the re-derived mean mesh differed from the stored one (derived on another machine) by up to
+    1.04e-3, and the rotations read against it by up to 0.033 deg. So the check is a tolerance on the mesh and on
+    what the mesh is for."""
     out = tmp_path / "ref.npy"
     code = (
         "import numpy as np; from dexbench.face.calibration import derive_mesh_reference; "
