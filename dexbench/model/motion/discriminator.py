@@ -7,6 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from dexbench.model.motion.blocks import channels_last
+
 
 class PatchDiscriminator(nn.Module):
     def __init__(self, channels: tuple[int, ...]) -> None:
@@ -18,6 +20,7 @@ class PatchDiscriminator(nn.Module):
             cin = c
         layers.append(nn.Conv2d(cin, 1, 3, padding=1))
         self.net = nn.Sequential(*layers)
+        channels_last(self)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net(image)

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dexbench.model.config import MotionConfig
-from dexbench.model.motion.blocks import ResBlock3d, StyledBlock
+from dexbench.model.motion.blocks import ResBlock3d, StyledBlock, cat_channels, channels_last
 from dexbench.model.motion.encoders import (
     AppearanceEncoder,
     ExpressionEncoder,
@@ -95,7 +95,7 @@ class Decoder(nn.Module):
         canvas: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The image, the last stage's features and the skip flow (B, 2, S, S; None without skip_flow)."""
-        h = self.inp(torch.cat([flat, feat], dim=1))
+        h = self.inp(cat_channels([flat, feat]))
         for stage in self.stages:
             h = stage(h, style)
         flow = None
@@ -106,7 +106,7 @@ class Decoder(nn.Module):
             warped_image = move_image(warped_image, flow)
         if self.skip is not None:
             extra = [x for x in (warped_image, canvas) if x is not None]
-            h = h + F.leaky_relu(self.skip(torch.cat([h, *extra], dim=1)), 0.2)
+            h = h + F.leaky_relu(self.skip(cat_channels([h, *extra])), 0.2)
         rgb = torch.tanh(self.to_rgb(h))
         if self.blend is None:
             return rgb, h, flow
@@ -130,7 +130,7 @@ class HiResHead(nn.Module):
         size = warped_hi.shape[-2:]
         up_rgb = F.interpolate(rgb, size=size, mode="bilinear", align_corners=False)
         up_h = F.interpolate(h, size=size, mode="bilinear", align_corners=False)
-        return up_rgb + self.out(self.body(torch.cat([up_h, warped_hi, up_rgb], dim=1)))
+        return up_rgb + self.out(self.body(cat_channels([up_h, warped_hi, up_rgb])))
 
 
 class MotionGenerator(nn.Module):
@@ -165,6 +165,7 @@ class MotionGenerator(nn.Module):
         self.hires = HiResHead(cfg) if self.output_size != cfg.image_size else None
         # auxiliary read-out of the annotated expression parameters (training only; see loss.expression_prior)
         self.expression_head = nn.Linear(cfg.expression_dim, cfg.expression_targets) if cfg.expression_targets else None
+        channels_last(self)
 
     def encode_expression(
         self, images: torch.Tensor, pose: Pose | None = None, jitter: torch.Tensor | None = None

@@ -129,6 +129,16 @@ def weights_file(path: str | Path, name: str, used: str) -> Path:
     return Path(path) / (f"{name}_ema.safetensors" if used == "ema" else f"{name}.safetensors")
 
 
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Moment tensors in their parameter's memory layout (saved NCHW; a channels-last weight would otherwise step
+    against NCHW moments, a slower mixed-layout update). Values unchanged."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    opt.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+
+
 def load_checkpoint(
     path: str | Path,
     models: dict[str, torch.nn.Module],
@@ -144,6 +154,7 @@ def load_checkpoint(
     for name, opt in optimizers.items():
         tensors = load_file(path / f"optimizer-{name}.safetensors")
         opt.load_state_dict(_unflatten_optimizer(tensors, state["optimizers"][name]))
+        _match_layouts(opt)
     rng = load_file(path / "rng.safetensors")
     torch.set_rng_state(rng["torch_cpu"])
     for k, g in generators.items():
