@@ -346,3 +346,17 @@ def test_resumed_adam_moments_take_their_parameters_layout(tmp_path) -> None:
         for k in ("exp_avg", "exp_avg_sq"):
             m = opt2.state[p][k]
             assert m.stride() == p.stride() and torch.equal(m, opt.state[p][k])
+
+
+def test_stage1_gradients_keep_their_parameters_layout() -> None:
+    """DDP's gradient-layout contract: each gradient has its parameter's strides (a 1x1 kernel made channels-last
+    with `.contiguous()` kept NCHW strides, its gradient came out channels-last, and DDP warned and copied)."""
+    cfg = tiny_config().motion
+    torch.manual_seed(0)
+    g, d = MotionGenerator(cfg), PatchDiscriminator(cfg.discriminator_channels)
+    img = random_images(2, cfg.image_size)
+    out = g(img, torch.cat([img, img]), random_images(2, 2 * cfg.image_size))
+    (out[0].square().mean() + out[7].square().mean() + out[8].square().mean() + d(out[0]).mean()).backward()
+    checked = [(n, p) for m in (g, d) for n, p in m.named_parameters() if p.grad is not None]
+    assert any(p.dim() == 4 and p.shape[-1] == 1 for _, p in checked)  # the 1x1 kernels are among them
+    assert [n for n, p in checked if p.grad.stride() != p.stride()] == []

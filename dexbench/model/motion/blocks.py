@@ -98,12 +98,14 @@ def channels_last(module: nn.Module) -> nn.Module:
     isolation), and tiny's stage 1 ~9 % faster in bench/train_speed.py with 2 processes (README.md); cuDNN's bf16
     kernels prefer the layout too.
     Values are the same up to float rounding; checkpoints hold contiguous (NCHW) copies, so they load either way.
+    The weights are copied into fresh channels-last storage rather than made `.contiguous(...)`: a 1x1 kernel is
+    already "contiguous" in both layouts and would keep its NCHW strides, while its gradient comes out with
+    channels-last ones, which DDP reports ("Grad strides do not match bucket view strides") and copies every step.
     """
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
     for p in module.parameters():
-        if p.dim() == 4:
-            p.data = p.data.contiguous(memory_format=torch.channels_last)
-        elif p.dim() == 5:
-            p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
+        if p.dim() in formats:
+            p.data = torch.empty_like(p.data, memory_format=formats[p.dim()]).copy_(p.data)
     return module
 
 
