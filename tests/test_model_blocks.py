@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -349,14 +351,24 @@ def test_resumed_adam_moments_take_their_parameters_layout(tmp_path) -> None:
 
 
 def test_stage1_gradients_keep_their_parameters_layout() -> None:
-    """DDP's gradient-layout contract: each gradient has its parameter's strides (a 1x1 kernel made channels-last
-    with `.contiguous()` kept NCHW strides, its gradient came out channels-last, and DDP warned and copied)."""
-    cfg = tiny_config().motion
+    """DDP's gradient-layout contract: each gradient has its parameter's exact strides. Size-1 kernels broke it (a
+    1x1 conv's gradient came out channels-last against NCHW strides, a 1x1x1 conv3d's NCDHW against channels-last
+    ones) and DDP warned and copied. Which layout comes out depends on the sizes and the thread count, so this is
+    tiny itself at its batch, on its one training thread."""
+    from dexbench.model.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "reference_model" / "tiny.yaml")
     torch.manual_seed(0)
-    g, d = MotionGenerator(cfg), PatchDiscriminator(cfg.discriminator_channels)
-    img = random_images(2, cfg.image_size)
-    out = g(img, torch.cat([img, img]), random_images(2, 2 * cfg.image_size))
-    (out[0].square().mean() + out[7].square().mean() + out[8].square().mean() + d(out[0]).mean()).backward()
+    g, d = MotionGenerator(cfg.motion), PatchDiscriminator(cfg.motion.discriminator_channels)
+    b, size = cfg.stage1.batch_size, cfg.motion.image_size
+    img = random_images(b, size)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.stage1.threads)
+    try:
+        out = g(img, torch.cat([img, img]), random_images(b, cfg.motion.glimpse_source_size, seed=1))
+        (out[0].square().mean() + out[7].square().mean() + out[8].square().mean() + d(out[0]).mean()).backward()
+    finally:
+        torch.set_num_threads(threads)
     checked = [(n, p) for m in (g, d) for n, p in m.named_parameters() if p.grad is not None]
-    assert any(p.dim() == 4 and p.shape[-1] == 1 for _, p in checked)  # the 1x1 kernels are among them
+    assert {p.dim() for _, p in checked if p.dim() > 3 and p.shape[-1] == 1} == {4, 5}  # size-1 kernels, 2-D and 3-D
     assert [n for n, p in checked if p.grad.stride() != p.stride()] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import torch
@@ -98,15 +99,25 @@ def channels_last(module: nn.Module) -> nn.Module:
     isolation), and tiny's stage 1 ~9 % faster in bench/train_speed.py with 2 processes (README.md); cuDNN's bf16
     kernels prefer the layout too.
     Values are the same up to float rounding; checkpoints hold contiguous (NCHW) copies, so they load either way.
-    The weights are copied into fresh channels-last storage rather than made `.contiguous(...)`: a 1x1 kernel is
-    already "contiguous" in both layouts and would keep its NCHW strides, while its gradient comes out with
-    channels-last ones, which DDP reports ("Grad strides do not match bucket view strides") and copies every step.
+    The weights are copied into fresh channels-last storage rather than made `.contiguous(...)`, which leaves a 1x1
+    kernel's NCHW strides alone (it is "contiguous" in both layouts). A kernel of size 1 also gets a gradient hook:
+    its gradient's strides on the size-1 dims follow whichever kernel computed it (channels-last from a 1x1 conv,
+    NCDHW from a 1x1x1 conv3d here), and DDP, which compares all strides, warned ("Grad strides do not match bucket
+    view strides") and copied at every step.
     """
     formats = {4: torch.channels_last, 5: torch.channels_last_3d}
     for p in module.parameters():
         if p.dim() in formats:
             p.data = torch.empty_like(p.data, memory_format=formats[p.dim()]).copy_(p.data)
+            if all(k == 1 for k in p.shape[2:]) and p.requires_grad:
+                p.register_hook(functools.partial(_in_layout_of, p))
     return module
+
+
+def _in_layout_of(param: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """`grad` with `param`'s exact strides (the same memory order for a size-1 kernel: a copy of a few hundred
+    values)."""
+    return grad if grad.stride() == param.stride() else torch.empty_like(param, dtype=grad.dtype).copy_(grad)
 
 
 def cat_channels(tensors: list[torch.Tensor]) -> torch.Tensor:
