@@ -99,7 +99,8 @@ class Stage2:
         self.vae = load_vae(cfg) if accelerator is not None else None
         self.noise = DDPMScheduler(**scheduler_config(cfg))
         tc = self.train_cfg
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=0.0)
+        # fused: one kernel for the ~500 tensors (CPU and CUDA); the per-tensor loop was ~10 % of a tiny CPU step
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, betas=tc.betas, weight_decay=0.0, fused=True)
         self.gen = torch.Generator().manual_seed(cfg.seed + 2)
 
     def models(self) -> dict[str, torch.nn.Module]:
