@@ -32,6 +32,12 @@ class StagedSource(NamedTuple):
     image_hi: torch.Tensor | None  # the same at output_size (when that exceeds image_size)
     driving_pose: Pose
 
+    def first(self, k: int) -> StagedSource:
+        """The first k sources of the batch, staged as they were."""
+        cut = [None if x is None else x[:k] for x in (self.volume, self.features, self.appearance, self.image)]
+        hi = None if self.image_hi is None else self.image_hi[:k]
+        return StagedSource(*cut, hi, self.driving_pose.index(slice(0, k)))
+
 
 class PartCanvas(nn.Module):
     """Expression code -> one (C, 16, 16) feature patch per glimpse part, in the glimpses' head-frame layout."""

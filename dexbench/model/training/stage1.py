@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -220,7 +221,8 @@ class Stage1:
         use_part = self.part_D is not None and step > lc.adversarial_start
         if use_part:
             # the glimpses of the fakes are sampled once: the discriminator's step reads them detached
-            fake_parts = self._parts(pred if swapped is None else torch.cat([pred, swapped]), out["pose_d"])
+            fakes, poses = (pred, out["pose_d"]) if swapped is None else self._with_swapped(pred, swapped, out)
+            fake_parts = self._parts(fakes, poses)
             with frozen(D := self.accelerator.unwrap_model(self.part_D)):
                 losses["part_adv_g"] = generator_loss(D(fake_parts))
         weights = {
@@ -283,6 +285,10 @@ class Stage1:
         to draw the code legibly. Returns the loss and the renderings (for loss.code_swap_adversarial)."""
         G = self.accelerator.unwrap_model(self.G)  # the config was checked in __init__
         code, target = out["code"].detach().roll(1, dims=0), target_expr.roll(1, dims=0)
+        k = math.ceil(self.cfg.loss.code_swap_fraction * len(code))
+        if k < len(code):  # the first k sources only
+            code, target = code[:k], target[:k]
+            out = out | {"staged": out["staged"].first(k), "pose_d": out["pose_d"].index(slice(0, k))}
         if self.cfg.loss.code_swap_readback == "landmarks":
             pred = G.decode(out["staged"], code)
             read = self._landmarker_sees(G, pred, out["pose_d"])[1]
@@ -334,13 +340,18 @@ class Stage1:
             "landmarker_expression": float(found_read),
         }
 
+    @staticmethod
+    def _with_swapped(pred: torch.Tensor, swapped: torch.Tensor, out: dict[str, Any]) -> tuple[torch.Tensor, Pose]:
+        """The reconstructions and the code-swap renderings (the batch's first len(swapped) sources) as one batch,
+        with the driving pose of each."""
+        pose = out["pose_d"]
+        return torch.cat([pred, swapped]), Pose.cat([pose, pose.index(slice(0, swapped.shape[0]))])
+
     def _parts(self, images: torch.Tensor, pose: Pose) -> torch.Tensor:
-        """(B', 3, S, S) images' eye and mouth glimpses at `pose` (detached; repeated when B' is a multiple of its
-        batch), each part its own 3-channel image: (B' P, 3, g, g), what the part discriminator judges."""
+        """(B, 3, S, S) images' eye and mouth glimpses at their poses (detached), each part its own 3-channel image:
+        (B P, 3, g, g), what the part discriminator judges."""
         G = self.accelerator.unwrap_model(self.G)
-        n = images.shape[0] // len(pose)
-        pose = Pose.cat([pose.detach()] * n)
-        g = sample_glimpses(images, pose, G.anchors, G.extents, self.cfg.motion.glimpse_size)
+        g = sample_glimpses(images, pose.detach(), G.anchors, G.extents, self.cfg.motion.glimpse_size)
         return g.reshape(-1, 3, g.shape[-2], g.shape[-1])
 
     def _keep_expression(self, out: dict[str, Any], source_expr: torch.Tensor) -> torch.Tensor:

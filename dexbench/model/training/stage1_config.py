@@ -28,6 +28,11 @@ def check_stage1_config(cfg: ModelConfig) -> None:
             "loss.feature_matching needs loss.adversarial > 0 (the discriminator only trains with the GAN term)",
             "set loss.adversarial (tiny: 0.1) or loss.feature_matching to 0",
         )
+    if not 0.0 < cfg.loss.code_swap_fraction <= 1.0:
+        raise DexbenchError(
+            f"loss.code_swap_fraction must be in (0, 1], not {cfg.loss.code_swap_fraction}",
+            "set the share of each batch the code swap renders (1.0: all of it)",
+        )
     if cfg.loss.code_swap_grey and cfg.loss.code_swap <= 0:
         raise DexbenchError(
             "loss.code_swap_grey needs loss.code_swap > 0 (it changes what the code swap's read-back sees)",
