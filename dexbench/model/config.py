@@ -112,7 +112,7 @@ class LossConfig:
     # annotation, so the decoder must draw the code rather than copy the source's eyes and mouth (needs the head)
     code_swap: float = 0.0
     # the share of each batch the code swap renders (its first ceil(fraction x B) samples): the swap's second decode,
-    # read-back and backward are about a third of a tiny step (README.md); 1.0 = the whole batch
+    # read-back and backward are about a third of a tiny step, half of them far less (README.md); 1.0 = all of it
     code_swap_fraction: float = 1.0
     # the GAN term on the code-swap renderings too (needs code_swap and adversarial): the discriminator also sees
     # them as fakes, against codes signalled to the frozen read-back in colours no face has. Tried, off (README.md)
