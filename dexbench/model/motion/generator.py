@@ -34,9 +34,8 @@ class StagedSource(NamedTuple):
 
     def first(self, k: int) -> StagedSource:
         """The first k sources of the batch, staged as they were."""
-        cut = [None if x is None else x[:k] for x in (self.volume, self.features, self.appearance, self.image)]
-        hi = None if self.image_hi is None else self.image_hi[:k]
-        return StagedSource(*cut, hi, self.driving_pose.index(slice(0, k)))
+        tensors = (None if x is None else x[:k] for x in self[:-1])  # every field but the pose
+        return StagedSource(*tensors, self.driving_pose.index(slice(0, k)))
 
 
 class PartCanvas(nn.Module):
